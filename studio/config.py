@@ -1,0 +1,160 @@
+"""Settings: every environment variable the studio reads, typed, with defaults.
+
+This is the only module that reads the environment (and `.env`). Everything else receives a
+`Settings` instance, so tests build one with the values they need.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """The studio's configuration. Field docs are shown on the Home page and in the README."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # --- where things live -------------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///var/studio.db",
+        validation_alias=_env("STUDIO_DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    storage_url: str = Field(
+        "var/media",
+        validation_alias=_env("STUDIO_STORAGE_URL", "storage_url"),
+        description="A folder for files on disk, or s3://bucket-prefix for S3-compatible storage",
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        validation_alias=_env("STUDIO_S3_ENDPOINT_URL", "s3_endpoint_url"),
+        description="Endpoint of an S3-compatible store (MinIO, R2, Supabase); empty for AWS",
+    )
+    sessions_bucket: str = Field(
+        "session-assets", validation_alias=_env("STUDIO_SESSIONS_BUCKET", "sessions_bucket")
+    )
+    verse_illustrations_bucket: str = Field(
+        "verse-illustrations",
+        validation_alias=_env(
+            "STUDIO_VERSE_ILLUSTRATIONS_BUCKET",
+            "SUPABASE_VERSE_ILLUSTRATIONS_BUCKET",
+            "verse_illustrations_bucket",
+        ),
+    )
+    storyboard_images_bucket: str = Field(
+        "storyboard-images",
+        validation_alias=_env("STUDIO_STORYBOARD_IMAGES_BUCKET", "storyboard_images_bucket"),
+    )
+    storyboard_videos_bucket: str = Field(
+        "storyboard-videos",
+        validation_alias=_env("STUDIO_STORYBOARD_VIDEOS_BUCKET", "storyboard_videos_bucket"),
+    )
+
+    # --- behaviour ---------------------------------------------------------------------
+    default_provider: str = Field(
+        "local", validation_alias=_env("STUDIO_DEFAULT_PROVIDER", "default_provider")
+    )
+    embedded_worker: bool = Field(
+        True,
+        validation_alias=_env("STUDIO_EMBEDDED_WORKER", "embedded_worker"),
+        description="Run a worker thread inside the app (the local demo)",
+    )
+    stale_job_seconds: int = Field(
+        300,
+        ge=1,
+        validation_alias=_env("STUDIO_STALE_JOB_SECONDS", "stale_job_seconds"),
+        description="A running job with no heartbeat for this long is cleared automatically",
+    )
+    lease_seconds: int = Field(
+        60, ge=1, validation_alias=_env("STUDIO_LEASE_SECONDS", "lease_seconds")
+    )
+    max_attempts: int = Field(
+        3, ge=1, validation_alias=_env("STUDIO_MAX_ATTEMPTS", "max_attempts")
+    )
+    admins: str = Field(
+        "",
+        validation_alias=_env("STUDIO_ADMINS", "admins"),
+        description="Comma-separated admin emails (only used when sign-in is on)",
+    )
+
+    # --- limits ------------------------------------------------------------------------
+    max_upload_bytes: int = Field(
+        20 * MB, ge=1, validation_alias=_env("STUDIO_MAX_UPLOAD_BYTES", "max_upload_bytes")
+    )
+    max_image_pixels: int = Field(
+        40_000_000, ge=1, validation_alias=_env("STUDIO_MAX_IMAGE_PIXELS", "max_image_pixels")
+    )
+    max_image_side: int = Field(
+        8192, ge=1, validation_alias=_env("STUDIO_MAX_IMAGE_SIDE", "max_image_side")
+    )
+    max_prompt_chars: int = Field(
+        4000, ge=1, validation_alias=_env("STUDIO_MAX_PROMPT_CHARS", "max_prompt_chars")
+    )
+    generations_per_hour: int = Field(
+        120, ge=1, validation_alias=_env("STUDIO_GENERATIONS_PER_HOUR", "generations_per_hour")
+    )
+    running_jobs_per_user: int = Field(
+        8, ge=1, validation_alias=_env("STUDIO_RUNNING_JOBS_PER_USER", "running_jobs_per_user")
+    )
+    daily_budget_usd: float = Field(
+        10.0, ge=0, validation_alias=_env("STUDIO_DAILY_BUDGET_USD", "daily_budget_usd")
+    )
+
+    # --- providers ---------------------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    openrouter_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("OPENROUTER_API_KEY")
+    )
+    openrouter_model: str = Field(
+        "google/gemini-2.5-flash-image", validation_alias=_env("OPENROUTER_MODEL")
+    )
+    openrouter_base_url: str = Field(
+        "https://openrouter.ai/api/v1", validation_alias=_env("OPENROUTER_BASE_URL")
+    )
+    openrouter_http_referer: str | None = Field(
+        None, validation_alias=_env("OPENROUTER_HTTP_REFERER")
+    )
+    openrouter_app_title: str = Field("Image Studio", validation_alias=_env("OPENROUTER_APP_TITLE"))
+    google_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"),
+    )
+    google_base_url: str | None = Field(None, validation_alias=_env("GOOGLE_BASE_URL"))
+
+    @field_validator(
+        "openai_api_key", "openrouter_api_key", "google_api_key", mode="before"
+    )
+    @classmethod
+    def _blank_key_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @cached_property
+    def admin_emails(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admins.split(",") if e.strip())
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def describe(self) -> dict[str, str]:
+        """What the Home page shows: where data lives, never secrets."""
+        from db.engine import redact_url
+
+        return {
+            "Database": redact_url(self.database_url),
+            "Storage": self.storage_url,
+            "Default provider": self.default_provider,
+            "Embedded worker": "on" if self.embedded_worker else "off",
+        }

@@ -1,0 +1,39 @@
+"""Domain errors. Each carries a message meant for the person using the studio."""
+
+from __future__ import annotations
+
+
+class StudioError(Exception):
+    """Base class: `user_message` is safe and useful to show on a page as-is."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class NotFound(StudioError):
+    """The thing does not exist, or it is not the caller's (we never say which)."""
+
+
+class Forbidden(StudioError):
+    """The caller may not do this (e.g. an admin page without the admin role)."""
+
+
+class Invalid(StudioError):
+    """Input was rejected; nothing was stored."""
+
+
+class InProgress(StudioError):
+    """Exclusive work is already running on this key (the in-app 409)."""
+
+    def __init__(self, user_message: str, job_id: str) -> None:
+        super().__init__(user_message)
+        self.job_id = job_id
+
+
+class LimitExceeded(StudioError):
+    """A rate, concurrency or budget limit was reached."""
+
+
+class Conflict(StudioError):
+    """The row changed under us (e.g. a job whose lease was lost)."""

@@ -1,0 +1,65 @@
+"""The Services container: one object built from Settings that every caller shares.
+
+Pages get it through `studio.ui.services.get_services()` (cached per process), the CLI and
+worker processes build their own, tests build one per test against a scratch database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import make_engine, make_sessionmaker
+from db.migrate import upgrade
+from studio.config import Settings
+from studio.errors import NotFound
+from studio.providers.base import Provider
+from studio.providers.registry import ProviderStatus, provider_statuses
+from studio.storage import Storage, make_storage
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: Storage
+    providers: list[ProviderStatus] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, settings: Settings | None = None, *, engine: Engine | None = None, migrate: bool = True
+    ) -> Services:
+        """Build every part from `settings`; migrate the database to head unless told not to."""
+        settings = settings or Settings()
+        engine = engine or make_engine(settings.database_url)
+        if migrate:
+            upgrade(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            storage=make_storage(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url),
+            providers=provider_statuses(settings),
+        )
+
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def provider(self, name: str) -> Provider:
+        for status in self.providers:
+            if status.name == name:
+                if status.provider is None:
+                    raise NotFound(f"The provider {status.label} is off: {status.reason}.")
+                return status.provider
+        raise NotFound(f"Unknown provider {name!r}.")
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,17 @@
+"""Object storage: local disk by default, S3-compatible when STUDIO_STORAGE_URL=s3://..."""
+
+from __future__ import annotations
+
+from studio.storage.base import Storage, StorageError
+from studio.storage.local import LocalStorage
+
+__all__ = ["LocalStorage", "Storage", "StorageError", "make_storage"]
+
+
+def make_storage(storage_url: str, *, s3_endpoint_url: str | None = None) -> Storage:
+    """Build the store named by `storage_url` (a folder, or s3://bucket-prefix)."""
+    if storage_url.startswith("s3://"):
+        from studio.storage.s3 import S3Storage
+
+        return S3Storage(storage_url, endpoint_url=s3_endpoint_url)
+    return LocalStorage(storage_url)
