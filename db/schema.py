@@ -285,6 +285,12 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200))
     concurrency_key: Mapped[str | None] = mapped_column(sa.String(200))
     sequence: Mapped[int] = mapped_column(nullable=False, default=0)
+    # ordered: a failed job holds the later jobs of its key (verses); otherwise the key only
+    # means "one at a time" (exclusive storyboard work).
+    ordered: Mapped[bool] = mapped_column(nullable=False, default=False)
+    # held: a pending keyed job that is not the head of its key. Kept out of the claim index so
+    # thousands of jobs waiting behind one key cost a claim nothing.
+    held: Mapped[bool] = mapped_column(nullable=False, default=False)
     owner_id: Mapped[str | None] = mapped_column(sa.String(200))
     label: Mapped[str | None] = mapped_column(sa.String(300))
     lease_owner: Mapped[str | None] = mapped_column(sa.String(200))
@@ -307,8 +313,8 @@ class Job(Base):
             "priority",
             "run_after",
             "created_at",
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending' AND NOT held"),
+            postgresql_where=sa.text("status = 'pending' AND NOT held"),
         ),
         sa.Index(
             "uq_jobs_idempotency_key",

@@ -19,6 +19,7 @@ from studio.config import Settings
 from studio.errors import NotFound
 from studio.providers.base import Provider
 from studio.providers.registry import ProviderStatus, provider_statuses
+from studio.queue import JobQueue
 from studio.storage import Storage, make_storage
 
 
@@ -28,6 +29,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     storage: Storage
+    queue: JobQueue
     providers: list[ProviderStatus] = field(default_factory=list)
 
     @classmethod
@@ -44,6 +46,12 @@ class Services:
             engine=engine,
             sessions=make_sessionmaker(engine),
             storage=make_storage(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url),
+            queue=JobQueue(
+                engine,
+                lease_seconds=settings.lease_seconds,
+                stale_seconds=settings.stale_job_seconds,
+                max_attempts=settings.max_attempts,
+            ),
             providers=provider_statuses(settings),
         )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 09:38:03.525663
+Create Date: 2026-11-21 09:39:41.601068
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
     sa.Column('concurrency_key', sa.String(length=200), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('ordered', sa.Boolean(), nullable=False),
+    sa.Column('held', sa.Boolean(), nullable=False),
     sa.Column('owner_id', sa.String(length=200), nullable=True),
     sa.Column('label', sa.String(length=300), nullable=True),
     sa.Column('lease_owner', sa.String(length=200), nullable=True),
@@ -68,7 +70,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
-        batch_op.create_index('ix_jobs_claim', ['priority', 'run_after', 'created_at'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.create_index('ix_jobs_claim', ['priority', 'run_after', 'created_at'], unique=False, sqlite_where=sa.text("status = 'pending' AND NOT held"), postgresql_where=sa.text("status = 'pending' AND NOT held"))
         batch_op.create_index('ix_jobs_concurrency_order', ['concurrency_key', 'sequence', 'created_at'], unique=False, sqlite_where=sa.text('concurrency_key IS NOT NULL'), postgresql_where=sa.text('concurrency_key IS NOT NULL'))
         batch_op.create_index('ix_jobs_lease_expires', ['lease_expires_at'], unique=False, sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
         batch_op.create_index('ix_jobs_status_kind', ['status', 'kind'], unique=False)
@@ -280,7 +282,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_jobs_status_kind')
         batch_op.drop_index('ix_jobs_lease_expires', sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
         batch_op.drop_index('ix_jobs_concurrency_order', sqlite_where=sa.text('concurrency_key IS NOT NULL'), postgresql_where=sa.text('concurrency_key IS NOT NULL'))
-        batch_op.drop_index('ix_jobs_claim', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+        batch_op.drop_index('ix_jobs_claim', sqlite_where=sa.text("status = 'pending' AND NOT held"), postgresql_where=sa.text("status = 'pending' AND NOT held"))
 
     op.drop_table('jobs')
     with op.batch_alter_table('image_sessions', schema=None) as batch_op:

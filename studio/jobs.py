@@ -1,0 +1,3 @@
+"""Importing this module registers every job kind's handler with the worker."""
+
+from __future__ import annotations

@@ -1,0 +1,249 @@
+"""Workers (DESIGN §4): claim one job, run its handler through its stages, record the result.
+
+Three callers share `process_next`: the Jobs page's "Process next job" button, `studio worker`
+/ `studio dispatch`, and the embedded worker thread of the local demo.
+
+A handler is registered per job kind. It receives a `JobContext`, moves through stages with
+`ctx.stage("generating")` (each a heartbeat and a cancellation check) and calls
+`ctx.complete(db=…)` inside the transaction that writes its outputs, so outputs and completion
+commit together. A handler that returns without completing is completed for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from studio.errors import StudioError
+from studio.providers.base import ProviderError
+from studio.queue import ClaimedJob, JobQueue, LeaseLost
+
+if TYPE_CHECKING:
+    from studio.services import Services
+
+log = logging.getLogger("studio.worker")
+
+StageCallback = Callable[[ClaimedJob, str], None]
+
+
+class JobCanceled(Exception):
+    """Raised at a stage boundary when an editor asked the running job to stop."""
+
+
+@dataclass
+class JobContext:
+    services: Services
+    queue: JobQueue
+    job: ClaimedJob
+    on_stage: StageCallback | None = None
+    current_stage: str = "processing"
+    completed: bool = False
+
+    def stage(self, name: str) -> None:
+        """Enter a stage: heartbeat, record it, and stop here if cancellation was asked."""
+        self.current_stage = name
+        if self.queue.heartbeat(self.job, stage=name):
+            raise JobCanceled()
+        if self.on_stage:
+            self.on_stage(self.job, name)
+
+    def heartbeat(self) -> None:
+        """Keep the lease while a long provider call runs (video polling)."""
+        if self.queue.heartbeat(self.job):
+            raise JobCanceled()
+
+    def complete(
+        self, *, db: Any = None, result: dict[str, Any] | None = None, cost_actual: float | None = None
+    ) -> None:
+        """Complete the job inside the caller's transaction (pass its session as `db`)."""
+        self.queue.finish(self.job, result=result, cost_actual=cost_actual, db=db)
+        self.completed = True
+
+
+Handler = Callable[[JobContext], "dict[str, Any] | None"]
+FailureHook = Callable[["Services", ClaimedJob, str, str], None]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How to run one kind of job, and what to do to its subject when it ends badly.
+
+    `on_settled(services, job, status, message)` runs after a failure or cancellation has been
+    recorded; status is 'pending' (will retry), 'failed' or 'canceled'."""
+
+    name: str
+    run: Handler
+    on_settled: FailureHook | None = None
+
+
+JOB_KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    JOB_KINDS[kind.name] = kind
+    return kind
+
+
+def _noop(ctx: JobContext) -> dict[str, Any]:
+    """A job that does nothing: `studio enqueue noop` checks that workers are alive."""
+    ctx.stage("generating")
+    return {"ok": True}
+
+
+register(JobKind("noop", _noop))
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: str
+    kind: str
+    status: str  # completed | pending (retry) | failed | canceled | lost
+    message: str = ""
+    label: str | None = None
+
+
+def _load_handlers() -> None:
+    """Import the modules that register job kinds (kept lazy to avoid import cycles)."""
+    import studio.jobs  # noqa: F401
+
+
+def _settle_failure(services: Services, kind: JobKind | None, job: ClaimedJob, status: str, message: str) -> None:
+    if kind and kind.on_settled:
+        try:
+            kind.on_settled(services, job, status, message)
+        except Exception:  # the job's own record already says what happened
+            log.exception("on_settled hook failed for job %s", job.id)
+
+
+def run_claimed(
+    services: Services, queue: JobQueue, job: ClaimedJob, on_stage: StageCallback | None = None
+) -> JobOutcome:
+    """Run one claimed job to an outcome. Never raises for the job's own errors."""
+    _load_handlers()
+    kind = JOB_KINDS.get(job.kind)
+    ctx = JobContext(services, queue, job, on_stage)
+
+    def failed(error_class: str, message: str, retry_after: float | None = None) -> JobOutcome:
+        try:
+            status = queue.fail(
+                job, error_class=error_class, message=message, stage=ctx.current_stage, retry_after_s=retry_after
+            )
+        except LeaseLost as lost:
+            return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
+        _settle_failure(services, kind, job, status, message)
+        return JobOutcome(job.id, job.kind, status, message, job.label)
+
+    if kind is None:
+        return failed("permanent", f"No worker knows how to run jobs of kind {job.kind!r}.")
+    started = time.monotonic()
+    try:
+        result = kind.run(ctx)
+        if not ctx.completed:
+            queue.finish(job, result=result)
+    except JobCanceled:
+        try:
+            queue.mark_canceled(job)
+        except LeaseLost as lost:
+            return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
+        _settle_failure(services, kind, job, "canceled", "Canceled while running.")
+        return JobOutcome(job.id, job.kind, "canceled", "Canceled; the result was discarded.", job.label)
+    except LeaseLost as lost:
+        log.warning("job %s: %s", job.id, lost.user_message)
+        return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
+    except ProviderError as err:
+        return failed(err.error_class.value, err.message, err.retry_after_s)
+    except StudioError as err:
+        return failed("permanent", err.user_message)
+    except Exception as err:  # a bug or an unexpected library error: keep the details
+        log.error("job %s (%s) crashed:\n%s", job.id, job.kind, traceback.format_exc())
+        return failed("unknown", f"Internal error: {type(err).__name__}: {err}")
+    elapsed = time.monotonic() - started
+    return JobOutcome(job.id, job.kind, "completed", f"Completed in {elapsed:.1f} s.", job.label)
+
+
+def process_next(
+    services: Services,
+    worker_id: str,
+    *,
+    kinds: list[str] | None = None,
+    on_stage: StageCallback | None = None,
+    reap: bool = True,
+) -> JobOutcome | None:
+    """Claim one job and run it. None means nothing was claimable (the "204")."""
+    queue = services.queue
+    if reap:
+        queue.reap()
+    job = queue.claim(worker_id, kinds=kinds)
+    if job is None:
+        return None
+    if on_stage:
+        on_stage(job, "processing")
+    return run_claimed(services, queue, job, on_stage)
+
+
+def default_worker_id(prefix: str = "worker") -> str:
+    return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class WorkerLoop:
+    """`concurrency` threads claiming jobs until `stop` is set; one of them also reaps.
+
+    On stop, each thread finishes the job it holds and exits (SIGTERM handling in the CLI)."""
+
+    services: Services
+    concurrency: int = 1
+    worker_id: str = field(default_factory=default_worker_id)
+    idle_sleep: float = 0.5
+    max_idle_sleep: float = 2.0
+    reap_every: float = 5.0
+    once: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+    processed: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _slot(self, index: int) -> None:
+        slot_id = f"{self.worker_id}/{index}"
+        sleep = self.idle_sleep
+        last_reap = 0.0
+        while not self.stop.is_set():
+            reap = index == 0 and time.monotonic() - last_reap >= self.reap_every
+            if reap:
+                last_reap = time.monotonic()
+            try:
+                outcome = process_next(self.services, slot_id, reap=reap)
+            except Exception:  # database down for a moment: log, wait, try again
+                log.exception("worker slot %s could not process a job", slot_id)
+                outcome = None
+                if self.once:
+                    return
+            if outcome is None:
+                if self.once:
+                    return
+                self.stop.wait(sleep)
+                sleep = min(self.max_idle_sleep, sleep * 2)
+                continue
+            sleep = self.idle_sleep
+            with self._lock:
+                self.processed += 1
+            log.info("%s %s %s: %s", slot_id, outcome.kind, outcome.status, outcome.message)
+
+    def run(self) -> int:
+        """Run until stopped (or, with `once`, until the queue has nothing claimable)."""
+        threads = [
+            threading.Thread(target=self._slot, args=(i,), name=f"studio-worker-{i}", daemon=True)
+            for i in range(max(1, self.concurrency))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(timeout=0.5)
+        return self.processed

@@ -1,0 +1,72 @@
+"""A worker process for the concurrency tests.
+
+Runs `studio.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra job kind, `ledger`,
+whose handler writes a row into `test_ledger` (UNIQUE(job_id, attempt)) in the same transaction
+that completes the job. Payload options: `sleep` seconds before finishing (to be killed or
+paused mid-job). Usage: python -m tests.helpers.ledger_worker WORKER_ID CONCURRENCY [--forever]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import sqlalchemy as sa
+
+from studio.config import Settings
+from studio.services import Services
+from studio.worker import JobContext, JobKind, WorkerLoop, register
+
+LEDGER = sa.Table(
+    "test_ledger",
+    sa.MetaData(),
+    sa.Column("job_id", sa.String(36), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("worker", sa.String(200), nullable=False),
+    sa.Column("concurrency_key", sa.String(200)),
+    sa.Column("sequence", sa.Integer),
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("finished", sa.Float, nullable=False),
+    sa.UniqueConstraint("job_id", "attempt"),
+)
+
+
+def _run(ctx: JobContext) -> None:
+    started = time.time()
+    sleep = float(ctx.job.payload.get("sleep", 0))
+    if sleep:
+        print(f"RUNNING {ctx.job.id}", flush=True)
+        time.sleep(sleep)
+    with ctx.services.engine.begin() as conn:
+        conn.execute(
+            LEDGER.insert().values(
+                job_id=ctx.job.id,
+                attempt=ctx.job.attempts,
+                worker=ctx.job.lease_owner,
+                concurrency_key=ctx.job.concurrency_key,
+                sequence=ctx.job.sequence,
+                started=started,
+                finished=time.time(),
+            )
+        )
+        ctx.complete(db=conn)
+
+
+def main() -> None:
+    worker_id, concurrency = sys.argv[1], int(sys.argv[2])
+    forever = "--forever" in sys.argv
+    register(JobKind("ledger", _run))
+    services = Services.build(Settings(), migrate=False)
+    loop = WorkerLoop(
+        services, concurrency=concurrency, worker_id=worker_id, once=not forever,
+        idle_sleep=0.05, max_idle_sleep=0.2, reap_every=0.5,
+    )
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
+    n = loop.run()
+    print(f"DONE {worker_id} {n}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
