@@ -11,7 +11,8 @@ __all__ = ["LocalStorage", "Storage", "StorageError", "make_storage"]
 def make_storage(storage_url: str, *, s3_endpoint_url: str | None = None) -> Storage:
     """Build the store named by `storage_url` (a folder, or s3://bucket-prefix)."""
     if storage_url.startswith("s3://"):
-        from studio.storage.s3 import S3Storage
-
-        return S3Storage(storage_url, endpoint_url=s3_endpoint_url)
+        raise StorageError(
+            "S3-compatible storage is not available in this version yet; "
+            "set STUDIO_STORAGE_URL to a folder (the default is var/media)."
+        )
     return LocalStorage(storage_url)

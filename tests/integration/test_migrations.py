@@ -35,9 +35,9 @@ def test_job_indexes_carry_the_guarantees(engine: sa.Engine) -> None:
 def test_running_concurrency_key_is_unique_in_the_database(engine: sa.Engine) -> None:
     insert = sa.text(
         "INSERT INTO jobs (id, kind, payload, status, stage, priority, run_after, attempts,"
-        " max_attempts, retry_count, rate_limit_waits, sequence, cancel_requested, created_at,"
-        " concurrency_key) VALUES (:id, 'x', '{}', 'running', 'processing', 1, :now, 0, 3, 0, 0,"
-        " 0, false, :now, 'song:1')"
+        " max_attempts, retry_count, rate_limit_waits, sequence, ordered, held, cancel_requested,"
+        " created_at, concurrency_key) VALUES (:id, 'x', '{}', 'running', 'processing', 1, :now,"
+        " 0, 3, 0, 0, 0, false, false, false, :now, 'song:1')"
     )
     now = "2026-01-01 00:00:00"
     with engine.begin() as conn:

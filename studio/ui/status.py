@@ -1,0 +1,31 @@
+"""The configuration panel: database, storage, worker and providers (with why some are off)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db.engine import database_label
+from studio.job_views import job_counts
+from studio.services import Services
+
+
+def render_configuration(services: Services) -> None:
+    settings = services.settings
+    with st.container(border=True):
+        st.subheader("This studio")
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Database", database_label(services.engine).split(" ")[0])
+        c1.caption(database_label(services.engine))
+        c2.metric("Storage", "S3" if settings.storage_url.startswith("s3://") else "Local files")
+        c2.caption(settings.storage_url)
+        counts = job_counts(services.engine)
+        c3.metric("Jobs waiting", counts.get("pending", 0) + counts.get("running", 0))
+        c3.caption("Embedded worker " + ("on" if settings.embedded_worker else "off"))
+
+        st.markdown("**Providers**")
+        for status in services.providers:
+            icon = ":material/check_circle:" if status.available else ":material/block:"
+            color = "green" if status.available else "gray"
+            models = ", ".join(m.label for m in status.models)
+            detail = f"{status.reason}" + (f" · {models}" if models else "")
+            st.markdown(f":{color}[{icon}] **{status.label}** — {detail}")

@@ -1,0 +1,103 @@
+"""Browser tests: the real app (`streamlit run`) on a free loopback port, driven by Playwright
+through Debian's /usr/bin/chromium. Without chromium they skip, unless STUDIO_REQUIRE_BROWSER=1.
+Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("STUDIO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"STUDIO_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
+        pytest.skip(f"browser tests need chromium at {CHROMIUM}")
+    return CHROMIUM
+
+
+class RunningApp:
+    def __init__(self, url: str, db_url: str, media: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.url, self.db_url, self.media, self.proc, self.log = url, db_url, media, proc, log
+
+
+@pytest.fixture
+def studio_app(tmp_path: Path, sqlite_template: Path, request: pytest.FixtureRequest) -> Iterator[RunningApp]:
+    """Start the studio on a scratch SQLite database. Mark a test with
+    `@pytest.mark.embedded_worker` to run the app's embedded worker too."""
+    db = tmp_path / "e2e.db"
+    shutil.copy(sqlite_template, db)
+    port = _free_port()
+    embedded = request.node.get_closest_marker("embedded_worker") is not None
+    env = dict(os.environ)
+    env.update(
+        STUDIO_DATABASE_URL=f"sqlite:///{db}",
+        STUDIO_STORAGE_URL=str(tmp_path / "media"),
+        STUDIO_EMBEDDED_WORKER="true" if embedded else "false",
+    )
+    log = tmp_path / "streamlit.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield RunningApp(url, f"sqlite:///{db}", tmp_path / "media", proc, log)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def page(chromium: str, request: pytest.FixtureRequest) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(30_000)
+        yield pg
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
+        browser.close()

@@ -1,0 +1,42 @@
+"""The real app in headless Chromium: the home page, and the Jobs page's Clear dialog."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.engine import make_engine
+from studio.queue import JobQueue
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_page_shows_the_studio(studio_app, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(studio_app.url)
+    page.get_by_role("heading", name="Image Studio").wait_for()
+    page.get_by_text("Offline renderer").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    assert "Image Studio" in page.title() or page.get_by_role("heading", name="Image Studio").is_visible()
+
+
+def test_jobs_clear_confirm_dialog(studio_app, page) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(studio_app.db_url)
+    queue = JobQueue(engine)
+    job = queue.enqueue("noop", label="stuck render")
+    claimed = queue.claim("worker-that-hung")
+    assert claimed is not None and claimed.id == job.id
+
+    page.goto(f"{studio_app.url}/jobs")
+    page.get_by_role("heading", name="Jobs").wait_for()
+    page.get_by_role("button", name="Clear…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("revokes its worker's lease").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "jobs-clear-dialog.png"))
+    dialog.get_by_role("button", name="Clear job").click()
+    dialog.wait_for(state="detached")
+    page.get_by_text("Cleared stuck render.").wait_for()
+
+    row = queue.get(job.id)
+    assert row.status == "failed" and row.lease_token is None
+    assert "Cleared by an editor" in (row.last_error or "")
+    engine.dispose()

@@ -1,0 +1,70 @@
+"""Home and Jobs pages through Streamlit's AppTest."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from studio.services import Services
+
+
+def test_home_shows_name_and_configuration(app: AppTest) -> None:
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Image Studio"
+    text = " ".join(m.value for m in app.markdown)
+    assert "Offline renderer" in text and "OPENAI_API_KEY is not set" in text
+    assert any("SQLite" in str(m.value) for m in app.metric)
+
+
+def test_jobs_page_process_next_and_requeue(app: AppTest, app_services: Services) -> None:
+    queue = app_services.queue
+    done = queue.enqueue("noop", label="first no-op")
+    broken = queue.enqueue("no_such_kind", label="broken job")
+    app.switch_page("pages/jobs.py").run()
+    assert not app.exception
+    assert app.title[0].value == "Jobs"
+
+    app.button(key="process_next").click().run()
+    assert queue.get(done.id).status == "completed"
+    table = app.dataframe[0].value
+    assert "first no-op" in set(table["Job"]) and "completed" in set(table["Status"])
+
+    app.button(key="process_next").click().run()
+    failed = queue.get(broken.id)
+    assert failed.status == "failed" and "No worker knows" in failed.last_error
+
+    app.button(key="process_next").click().run()
+    assert any("Nothing to do" in str(e.label) for e in app.get("expandable")) or any(
+        "no claimable job" in m.value for m in app.markdown
+    )
+
+    app.selectbox(key="job_choice").set_value(broken.id).run()
+    app.button(key="requeue").click().run()
+    again = queue.get(broken.id)
+    assert again.status == "pending" and again.retry_count == 1
+    assert not app.exception
+
+
+def test_jobs_page_shows_what_a_waiting_job_waits_on(app: AppTest, app_services: Services) -> None:
+    queue = app_services.queue
+    queue.enqueue("verse", concurrency_key="song:x", ordered=True, sequence=1, label="verse 1")
+    queue.enqueue("verse", concurrency_key="song:x", ordered=True, sequence=2, label="verse 2")
+    job = queue.claim("w")
+    queue.fail(job, error_class="permanent", message="refused")
+    app.switch_page("pages/jobs.py").run()
+    table = app.dataframe[0].value
+    waiting = dict(zip(table["Job"], table["Waiting on"], strict=True))
+    assert waiting["verse 2"] == "after verse 1 (failed: requeue or skip it)"
+
+
+def test_jobs_page_filters(app: AppTest, app_services: Services) -> None:
+    app_services.queue.enqueue("noop", label="a")
+    app_services.queue.enqueue("other", label="b")
+    app.switch_page("pages/jobs.py").run()
+    app.multiselect(key="filter_kinds").set_value(["other"]).run()
+    assert list(app.dataframe[0].value["Job"]) == ["b"]
+
+
+def test_jobs_page_empty_state(app: AppTest) -> None:
+    app.switch_page("pages/jobs.py").run()
+    assert any("No jobs yet" in i.value for i in app.info)
