@@ -38,10 +38,36 @@ def provider_statuses(settings: Settings) -> list[ProviderStatus]:
     for name, label, key, env in keyed:
         if key is None:
             statuses.append(ProviderStatus(name, label, False, f"{env} is not set"))
-        else:
+            continue
+        try:
+            provider = _build(name, key.get_secret_value(), settings)
+        except Exception as exc:  # a bad option must disable the provider, never crash a page
             statuses.append(
-                ProviderStatus(
-                    name, label, False, f"{env} is set, but this adapter is not built yet"
-                )
+                ProviderStatus(name, label, False, f"{env} is set, but the adapter failed: {exc}")
             )
+            continue
+        statuses.append(ProviderStatus(name, label, True, "key set", provider))
     return statuses
+
+
+def _build(name: str, key: str, settings: Settings) -> Provider:
+    """The adapter for `name`, configured from settings (no network until first use)."""
+    if name == "openai":
+        from studio.providers.openai_images import OpenAIImagesProvider
+
+        return OpenAIImagesProvider(key, base_url=settings.openai_base_url or None)
+    if name == "openrouter":
+        from studio.providers.openrouter import OpenRouterProvider
+
+        return OpenRouterProvider(
+            key,
+            model=settings.openrouter_model,
+            base_url=settings.openrouter_base_url,
+            http_referer=settings.openrouter_http_referer,
+            app_title=settings.openrouter_app_title,
+        )
+    if name == "google":
+        from studio.providers.google import GoogleProvider
+
+        return GoogleProvider(key, base_url=settings.google_base_url or None)
+    raise ValueError(f"unknown provider {name!r}")
