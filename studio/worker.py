@@ -17,7 +17,8 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,39 @@ class JobContext:
     def heartbeat(self) -> None:
         """Keep the lease while a long provider call runs (video polling)."""
         if self.queue.heartbeat(self.job):
+            raise JobCanceled()
+
+    @contextmanager
+    def keep_alive(self, every: float | None = None) -> Iterator[None]:
+        """Heartbeat from a background thread while a blocking call runs (a provider call that
+        may outlast the lease). After the call: LeaseLost if the lease was lost meanwhile,
+        JobCanceled if cancellation was asked."""
+        interval = every or max(0.5, self.queue.lease_seconds / 3)
+        stop = threading.Event()
+        seen: dict[str, BaseException | bool] = {}
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    if self.queue.heartbeat(self.job):
+                        seen["cancel"] = True
+                except LeaseLost as lost:
+                    seen["lost"] = lost
+                    return
+                except Exception:  # a database blip: the next beat may succeed
+                    log.warning("heartbeat failed for job %s", self.job.id, exc_info=True)
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{self.job.id[:8]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        lost = seen.get("lost")
+        if isinstance(lost, LeaseLost):
+            raise lost
+        if seen.get("cancel"):
             raise JobCanceled()
 
     def complete(

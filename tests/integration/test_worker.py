@@ -1,0 +1,119 @@
+"""process_next and the job context, on both databases."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from studio.providers.base import ProviderError
+from studio.services import Services
+from studio.worker import JOB_KINDS, JobContext, JobKind, process_next, register
+
+
+def _kind(name: str, run, on_settled=None) -> None:  # type: ignore[no-untyped-def]
+    register(JobKind(name, run, on_settled))
+
+
+def test_nothing_to_do_returns_none(services: Services) -> None:
+    assert process_next(services, "w") is None
+
+
+def test_stages_are_recorded_and_result_stored(services: Services) -> None:
+    seen: list[str] = []
+
+    def run(ctx: JobContext) -> dict[str, int]:
+        ctx.stage("generating")
+        ctx.stage("uploading")
+        return {"images": 2}
+
+    _kind("t_stages", run)
+    job = services.queue.enqueue("t_stages")
+    outcome = process_next(services, "w", on_stage=lambda j, s: seen.append(s))
+    assert outcome is not None and outcome.status == "completed"
+    assert seen == ["processing", "generating", "uploading"]
+    row = services.queue.get(job.id)
+    assert row.status == "completed" and row.stage == "completed" and row.result == {"images": 2}
+
+
+def test_provider_errors_follow_queue_rules(services: Services) -> None:
+    settled: list[tuple[str, str]] = []
+
+    def run(ctx: JobContext) -> None:
+        ctx.stage("generating")
+        raise ProviderError("permanent", "The provider refused this prompt for safety reasons.", safety=True)
+
+    _kind("t_refuse", run, lambda svc, job, status, msg: settled.append((status, msg)))
+    job = services.queue.enqueue("t_refuse")
+    outcome = process_next(services, "w")
+    assert outcome.status == "failed"
+    row = services.queue.get(job.id)
+    assert row.error_class == "permanent" and row.failure_stage == "generating"
+    assert settled == [("failed", "The provider refused this prompt for safety reasons.")]
+
+
+def test_unexpected_exception_is_unknown_and_retried(services: Services) -> None:
+    def run(ctx: JobContext) -> None:
+        raise KeyError("boom")
+
+    _kind("t_crash", run)
+    job = services.queue.enqueue("t_crash")
+    assert process_next(services, "w").status == "pending"
+    row = services.queue.get(job.id)
+    assert row.error_class == "unknown" and "KeyError" in row.last_error
+
+
+def test_cancel_while_running_discards_result(services: Services) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def run(ctx: JobContext) -> dict[str, bool]:
+        started.set()
+        release.wait(10)
+        ctx.stage("uploading")  # the stage boundary where the cancel is seen
+        return {"should_not": True}
+
+    _kind("t_cancel", run)
+    job = services.queue.enqueue("t_cancel")
+    result: list[object] = []
+    t = threading.Thread(target=lambda: result.append(process_next(services, "w")))
+    t.start()
+    started.wait(10)
+    assert services.queue.cancel(job.id) == "running"
+    release.set()
+    t.join(10)
+    assert result[0].status == "canceled"
+    row = services.queue.get(job.id)
+    assert row.status == "canceled" and row.result is None
+
+
+def test_keep_alive_holds_the_lease_through_a_long_call(services: Services) -> None:
+    services.queue.lease_seconds = 1
+
+    def run(ctx: JobContext) -> None:
+        with ctx.keep_alive(every=0.2):
+            time.sleep(2.5)  # longer than the lease
+
+    _kind("t_long", run)
+    job = services.queue.enqueue("t_long")
+    reaped: list[int] = []
+    stop = threading.Event()
+
+    def reaper() -> None:
+        while not stop.is_set():
+            reaped.append(services.queue.reap())
+            time.sleep(0.1)
+
+    t = threading.Thread(target=reaper)
+    t.start()
+    outcome = process_next(services, "w", reap=False)
+    stop.set()
+    t.join()
+    assert outcome.status == "completed"
+    assert sum(reaped) == 0
+    assert services.queue.get(job.id).attempts == 1
+
+
+def test_unknown_kind_fails_with_clear_message(services: Services) -> None:
+    job = services.queue.enqueue("nobody_knows")
+    assert "nobody_knows" not in JOB_KINDS
+    assert process_next(services, "w").status == "failed"
+    assert "No worker knows" in services.queue.get(job.id).last_error
