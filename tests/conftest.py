@@ -36,6 +36,11 @@ def _worker_id() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 
+def _run_id() -> str:
+    """Unique per pytest run (shared by its xdist workers), so two runs never share databases."""
+    return (os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"p{os.getpid()}")[:10]
+
+
 def _pg_admin_url() -> sa.URL:
     return normalize_url(PG_URL).set(database="postgres")
 
@@ -52,16 +57,25 @@ def create_pg_database(name: str) -> str:
     return normalize_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_pg_database(name: str) -> None:
+    admin = make_engine(_pg_admin_url())
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_base_url() -> str:
+def pg_base_url() -> Iterator[str]:
     """A migrated PostgreSQL database for this xdist worker, or a skip/fail with the reason."""
     if not PG_URL:
         if REQUIRE_PG:
             pytest.fail("STUDIO_REQUIRE_POSTGRES=1 but STUDIO_TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests need STUDIO_TEST_DATABASE_URL")
-    base = make_url(PG_URL).database or "test"
+    name = f"{make_url(PG_URL).database or 'test'}_studio_{_run_id()}_{_worker_id()}"
     try:
-        url = create_pg_database(f"{base}_studio_{_worker_id()}")
+        url = create_pg_database(name)
     except sa.exc.OperationalError as exc:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
@@ -69,7 +83,8 @@ def pg_base_url() -> str:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    drop_pg_database(name)
 
 
 @pytest.fixture(scope="session")
