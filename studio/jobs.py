@@ -1,3 +1,5 @@
 """Importing this module registers every job kind's handler with the worker."""
 
 from __future__ import annotations
+
+import studio.generation_job  # noqa: F401
