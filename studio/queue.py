@@ -77,7 +77,10 @@ class ClaimedJob:
 def _lit(column: sa.ColumnElement[Any], value: str | bool) -> sa.ColumnElement[bool]:
     """Compare with an inline constant so the planner can match partial index predicates."""
     if isinstance(value, bool):
-        return column if value else sa.not_(column)
+        # Untyped on purpose: SQLite would otherwise compile `held = 0`, which does not match
+        # the partial index predicate `NOT held` and turns every claim into a table scan.
+        ref = f"{column.table.name}.{column.name}"
+        return sa.literal_column(ref if value else f"NOT {ref}")
     return column == sa.literal_column(f"'{value}'")
 
 
