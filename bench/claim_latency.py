@@ -49,37 +49,12 @@ INSERT_BATCH = 10_000
 
 def job_row(at: datetime, **over: Any) -> dict[str, Any]:
     """A pending no-op job as `JobQueue.enqueue` writes it, created (and runnable) at `at`."""
-    from db.types import new_id
+    from studio.queue import pending_job_values
 
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "kind": "noop",
-        "payload": {},
-        "status": "pending",
-        "stage": "queued",
-        "priority": 100,
-        "run_after": at,
-        "attempts": 0,
-        "max_attempts": 3,
-        "retry_count": 0,
-        "rate_limit_waits": 0,
-        "idempotency_key": None,
-        "concurrency_key": None,
-        "ordered": False,
-        "held": False,
-        "sequence": 0,
-        "owner_id": None,
-        "label": None,
-        "cancel_requested": False,
-        "cost_estimate": None,
-        "created_at": at,
-        # not written by enqueue; listed so every row of a bulk insert has the same keys
-        "lease_owner": None,
-        "lease_token": None,
-        "lease_expires_at": None,
-        "heartbeat_at": None,
-        "started_at": None,
-    }
+    row = pending_job_values("noop", at=at)
+    # not written by enqueue; listed so every row of a bulk insert has the same keys
+    row.update(lease_owner=None, lease_token=None, lease_expires_at=None, heartbeat_at=None,
+               started_at=None)
     row.update(over)
     return row
 

@@ -150,37 +150,13 @@ def drive(mode: str, fn: Worker, *args: Any) -> tuple[float, int]:
 
 def ours_rows(n: int) -> list[dict[str, Any]]:
     """Rows with the column values `JobQueue.enqueue('noop')` writes, created 1 µs apart."""
-    from db.types import new_id
+    from studio.queue import pending_job_values
 
     base = datetime.now(UTC) - timedelta(seconds=1)
     rows = []
     for i in range(n):
         at = base + timedelta(microseconds=i)
-        rows.append(
-            {
-                "id": new_id(),
-                "kind": "noop",
-                "payload": {},
-                "status": "pending",
-                "stage": "queued",
-                "priority": 100,
-                "run_after": at,
-                "attempts": 0,
-                "max_attempts": 3,
-                "retry_count": 0,
-                "rate_limit_waits": 0,
-                "idempotency_key": None,
-                "concurrency_key": None,
-                "ordered": False,
-                "held": False,
-                "sequence": 0,
-                "owner_id": None,
-                "label": None,
-                "cancel_requested": False,
-                "cost_estimate": None,
-                "created_at": at,
-            }
-        )
+        rows.append(pending_job_values("noop", at=at))
     return rows
 
 

@@ -108,6 +108,52 @@ def backoff_seconds(attempt: int, *, rng: random.Random | None = None) -> float:
     return min(BACKOFF_CAP_S, base * (0.5 + (rng or random).random()))
 
 
+def pending_job_values(
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    job_id: str | None = None,
+    at: datetime | None = None,
+    priority: int = 100,
+    run_after: datetime | None = None,
+    max_attempts: int = 3,
+    idempotency_key: str | None = None,
+    concurrency_key: str | None = None,
+    ordered: bool = False,
+    held: bool = False,
+    sequence: int = 0,
+    owner_id: str | None = None,
+    label: str | None = None,
+    cost_estimate: float | None = None,
+) -> dict[str, Any]:
+    """The column values of a fresh pending job: what `enqueue` inserts, and what bulk loaders
+    (benchmarks) insert many of at once."""
+    at = at or utcnow()
+    return {
+        "id": job_id or new_id(),
+        "kind": kind,
+        "payload": payload or {},
+        "status": "pending",
+        "stage": "queued",
+        "priority": priority,
+        "run_after": run_after or at,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "retry_count": 0,
+        "rate_limit_waits": 0,
+        "idempotency_key": idempotency_key,
+        "concurrency_key": concurrency_key,
+        "ordered": ordered,
+        "held": held,
+        "sequence": sequence,
+        "owner_id": owner_id,
+        "label": label,
+        "cancel_requested": False,
+        "cost_estimate": cost_estimate,
+        "created_at": at,
+    }
+
+
 class JobQueue:
     """Queue operations. Each takes an optional executor (Connection or ORM Session) so callers
     can enqueue or finish inside their own transaction; without one it opens its own."""
@@ -220,29 +266,23 @@ class JobQueue:
                     .limit(1)
                 ).first()
                 held = earlier is not None
-            values = {
-                "id": new,
-                "kind": kind,
-                "payload": payload or {},
-                "status": "pending",
-                "stage": "queued",
-                "priority": priority,
-                "run_after": run_after or now,
-                "attempts": 0,
-                "max_attempts": max_attempts or self.max_attempts,
-                "retry_count": 0,
-                "rate_limit_waits": 0,
-                "idempotency_key": idempotency_key,
-                "concurrency_key": concurrency_key,
-                "ordered": ordered,
-                "held": held,
-                "sequence": sequence,
-                "owner_id": owner_id,
-                "label": label,
-                "cancel_requested": False,
-                "cost_estimate": cost_estimate,
-                "created_at": now,
-            }
+            values = pending_job_values(
+                kind,
+                payload,
+                job_id=new,
+                at=now,
+                priority=priority,
+                run_after=run_after,
+                max_attempts=max_attempts or self.max_attempts,
+                idempotency_key=idempotency_key,
+                concurrency_key=concurrency_key,
+                ordered=ordered,
+                held=held,
+                sequence=sequence,
+                owner_id=owner_id,
+                label=label,
+                cost_estimate=cost_estimate,
+            )
             insert = (postgresql.insert if self.is_pg else sqlite.insert)(jobs).values(**values)
             if idempotency_key is not None:
                 insert = insert.on_conflict_do_update(
@@ -386,21 +426,13 @@ class JobQueue:
         if stage is not None:
             values["stage"] = stage
         with self._tx(db) as tx:
-            row = tx.execute(
-                jobs.update()
-                .where(
-                    jobs.c.id == job.id,
-                    jobs.c.lease_token == job.lease_token,
-                    _lit(jobs.c.status, "running"),
-                )
-                .values(**values)
-                .returning(jobs.c.cancel_requested)
-            ).first()
-        if row is None:
-            raise LeaseLost(job.id)
+            row = self._update_held(tx, job, values, jobs.c.cancel_requested)
         return bool(row.cancel_requested)
 
-    def _settle(self, tx: Executor, job: ClaimedJob, values: dict[str, Any]) -> sa.Row[Any]:
+    def _update_held(
+        self, tx: Executor, job: ClaimedJob, values: dict[str, Any], *returning: sa.ColumnElement[Any]
+    ) -> sa.Row[Any]:
+        """Update a running job only while `job`'s lease token still holds it; else LeaseLost."""
         row = tx.execute(
             jobs.update()
             .where(
@@ -409,11 +441,14 @@ class JobQueue:
                 _lit(jobs.c.status, "running"),
             )
             .values(**values)
-            .returning(jobs.c.status, jobs.c.concurrency_key)
+            .returning(*returning)
         ).first()
         if row is None:
             raise LeaseLost(job.id)
         return row
+
+    def _settle(self, tx: Executor, job: ClaimedJob, values: dict[str, Any]) -> sa.Row[Any]:
+        return self._update_held(tx, job, values, jobs.c.status, jobs.c.concurrency_key)
 
     _CLEAR_LEASE: dict[str, Any] = {"lease_token": None, "lease_owner": None, "lease_expires_at": None}
 
