@@ -11,6 +11,8 @@ st.set_page_config(page_title="Image Studio", page_icon=":material/palette:", la
 if boot():
     studio_pages = [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/session.py", title="Session", icon=":material/photo_library:",
+                url_path="session", visibility="hidden"),
         st.Page("pages/storyboards.py", title="Storyboards", icon=":material/movie:",
                 url_path="storyboards"),
     ]

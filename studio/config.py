@@ -18,6 +18,10 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+# The one user of the local demo (no sign-in): every row it makes is owned by this id.
+DEMO_OWNER = "local"
+
+
 class Settings(BaseSettings):
     """The studio's configuration. Field docs are shown on the Home page and in the README."""
 

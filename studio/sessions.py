@@ -327,6 +327,23 @@ class SessionView:
         """Succeeded steps with an image, newest first (the "iterate from" choices)."""
         return [g for g in reversed(self.generations) if g.status == "succeeded" and g.outputs]
 
+    def pick(self, generation_id: str | None) -> GenerationView | None:
+        """The step to show: `generation_id` if it is in this session, else the latest image,
+        else the newest step (None for a session without steps)."""
+        if generation_id and generation_id in self.by_id:
+            return self.by_id[generation_id]
+        if self.latest is not None:
+            return self.latest
+        return self.generations[-1] if self.generations else None
+
+    def by_step(self, step: int | str | None) -> GenerationView | None:
+        """The step with this number (e.g. from a `?step=` link), if any."""
+        try:
+            number = int(step)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return next((g for g in self.generations if g.step == number), None)
+
     def walk(self) -> Iterator[tuple[int, GenerationView]]:
         """(depth, step) in tree order: each step followed by its branches."""
         stack = [(0, gid) for gid in reversed(self.roots)]
@@ -435,6 +452,61 @@ def get_session(services: Services, owner_id: str, session_id: str) -> SessionVi
             ).where(jobs.c.id.in_(in_flight))
         ).all()
     return _build_view(session, list(generations), list(asset_rows), {j.id: j for j in job_rows})
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """A step in flight, as the live status line shows it."""
+
+    id: str
+    step: int
+    status: str
+    stage: str | None
+    cancel_requested: bool
+
+
+def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[StepProgress]:
+    """The session's queued and running steps with their jobs' stages (one query): what the
+    page's live status polls every second while something is in flight."""
+    gens, jobs, sessions_t = ImageGeneration.__table__, Job.__table__, ImageSession.__table__
+    stmt = (
+        sa.select(
+            gens.c.id,
+            gens.c.step,
+            gens.c.status,
+            gens.c.error,
+            gens.c.error_class,
+            jobs.c.status.label("job_status"),
+            jobs.c.stage,
+            jobs.c.cancel_requested,
+            jobs.c.last_error,
+            jobs.c.error_class,
+        )
+        .join(sessions_t, sessions_t.c.id == gens.c.session_id)
+        .outerjoin(jobs, jobs.c.id == gens.c.job_id)
+        .where(
+            gens.c.session_id == session_id,
+            sessions_t.c.owner_id == owner_id,
+            gens.c.status.in_(ACTIVE),
+        )
+        .order_by(gens.c.step)
+    )
+    with services.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    out = []
+    for r in rows:
+        job = None if r.job_status is None else _JobState(r.job_status, r.last_error, r.error_class)
+        status, _, _ = _effective(r, job)  # type: ignore[arg-type]
+        if status in ACTIVE:
+            out.append(StepProgress(r.id, r.step, status, r.stage, bool(r.cancel_requested)))
+    return out
+
+
+@dataclass(frozen=True)
+class _JobState:
+    status: str
+    last_error: str | None
+    error_class: str | None
 
 
 def _build_view(

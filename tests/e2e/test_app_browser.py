@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from db.engine import make_engine
 from studio.queue import JobQueue
@@ -14,7 +15,10 @@ pytestmark = pytest.mark.browser
 def test_home_page_shows_the_studio(studio_app, page) -> None:  # type: ignore[no-untyped-def]
     page.goto(studio_app.url)
     page.get_by_role("heading", name="Image Studio").wait_for()
-    page.get_by_text("Offline renderer").first.wait_for()
+    picker = page.get_by_role("combobox", name="Model")
+    expect(picker).to_have_value("Offline renderer · Offline sketch — free")
+    page.get_by_text("OPENAI_API_KEY is not set", exact=False).first.wait_for()
+    page.get_by_text("No sessions yet.").wait_for()
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
     assert "Image Studio" in page.title() or page.get_by_role("heading", name="Image Studio").is_visible()
 

@@ -1,0 +1,83 @@
+"""Session: the selected image large, the next step's form, and the history tree
+(opened from Home, or by a link with `?session=<id>`; `&step=<n>` selects a step)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio import sessions
+from studio.errors import StudioError
+from studio.ui import param_form
+from studio.ui.feedback import flash, show_flashes, user_errors
+from studio.ui.history_tree import render_tree
+from studio.ui.identity import current_owner
+from studio.ui.live_status import render_live_status
+from studio.ui.next_step import form_prefix, model_key, render_next_step
+from studio.ui.services import get_services
+from studio.ui.step_view import render_actions, render_compare, render_details, render_viewer
+
+services = get_services()
+owner = current_owner()
+show_flashes()
+
+session_id = st.query_params.get("session")
+if not session_id:
+    st.title("Session")
+    st.info("Open a session from Home, or start one with a prompt there.")
+    st.page_link("pages/home.py", label="Home", icon=":material/home:")
+    st.stop()
+
+try:
+    view = sessions.get_session(services, owner, session_id)
+except StudioError as err:
+    st.title("Session")
+    st.error(err.user_message, icon=":material/error:")
+    st.page_link("pages/home.py", label="Back to Home", icon=":material/home:")
+    st.stop()
+
+SELECTED = f"selected:{view.id}"
+
+
+def select(generation_id: str) -> None:
+    st.session_state[SELECTED] = generation_id
+    chosen = view.by_id.get(generation_id)
+    if chosen is not None:
+        st.query_params["step"] = str(chosen.step)
+
+
+def select_new(generation_id: str) -> None:
+    """A step made or finished just now (not yet in `view`): select it for the next run."""
+    st.session_state[SELECTED] = generation_id
+    st.query_params.pop("step", None)
+
+
+def duplicate(generation_id: str) -> None:
+    with user_errors():
+        p = sessions.duplicate_params(services, owner, generation_id)
+        param_form.fill(st.session_state, form_prefix(view.id), p, model_key(view.id))
+        flash("Parameters copied into the form")
+
+
+if SELECTED not in st.session_state:
+    linked = view.by_step(st.query_params.get("step"))
+    st.session_state[SELECTED] = linked.id if linked else None
+selected = view.pick(st.session_state.get(SELECTED))
+
+head, back = st.columns([5, 1], vertical_alignment="bottom")
+head.title(view.title)
+back.page_link("pages/home.py", label="All sessions", icon=":material/home:")
+
+render_live_status(services, owner, view, on_finished=select_new)
+
+main, side = st.columns([3, 2], gap="large")
+with main:
+    if selected is not None:
+        render_viewer(view, selected)
+        render_actions(services, owner, view, selected, on_duplicate=duplicate,
+                       on_new_step=select_new)
+        render_details(view, selected)
+        render_compare(view, selected)
+    st.divider()
+    render_next_step(services, owner, view, selected, on_select=select, on_new_step=select_new)
+with side:
+    render_tree(view, selected.id if selected else None, on_select=select)

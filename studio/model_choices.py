@@ -1,0 +1,101 @@
+"""What the model picker offers: every usable model with its estimated price, and the
+providers that are off with the reason (DESIGN §5, §7). No Streamlit here, so tests reach it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.providers.base import ImageRequest, ModelInfo, VideoRequest
+from studio.providers.registry import ProviderStatus
+
+# The picker quotes the price of one square 1024² image, or of one second of video.
+_QUOTE_IMAGE = ImageRequest(mode="text_to_image", prompt="", width=1024, height=1024, n=1)
+_QUOTE_VIDEO = VideoRequest(prompt="", duration_s=1)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    provider: str
+    provider_label: str
+    model: str
+    label: str
+    kind: str
+    modes: tuple[str, ...]
+    price_note: str
+    estimate: float | None  # USD per 1024² image, or per second of video; None if unknown
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+    @property
+    def price(self) -> str:
+        """'free', '≈ $0.040 / image', '≈ $0.50 / s', or the provider's note when unknown."""
+        if self.estimate is None:
+            return self.price_note or "price unknown"
+        if self.estimate == 0:
+            return "free"
+        unit = "s" if self.kind == "video" else "image"
+        return f"≈ ${self.estimate:.3f} / {unit}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.provider_label} · {self.label} — {self.price}"
+
+
+@dataclass(frozen=True)
+class UnavailableProvider:
+    name: str
+    label: str
+    reason: str
+
+
+def _quote(status: ProviderStatus, info: ModelInfo) -> float | None:
+    assert status.provider is not None
+    request = _QUOTE_VIDEO if info.kind == "video" else _QUOTE_IMAGE
+    try:
+        return float(status.provider.estimate_cost(info.id, request))
+    except Exception:  # an unknown price must not hide the model
+        return None
+
+
+def model_choices(
+    statuses: list[ProviderStatus], *, kind: str = "image", mode: str | None = None
+) -> tuple[list[ModelChoice], list[UnavailableProvider]]:
+    """The models of `kind` (that can do `mode`, if given) of every provider that is on, in
+    picker order, and the providers that are off with why."""
+    choices: list[ModelChoice] = []
+    off: list[UnavailableProvider] = []
+    for status in statuses:
+        if not status.available or status.provider is None:
+            off.append(UnavailableProvider(status.name, status.label, status.reason))
+            continue
+        for info in status.models:
+            if info.kind != kind or (mode is not None and mode not in info.modes):
+                continue
+            choices.append(
+                ModelChoice(
+                    provider=status.name,
+                    provider_label=status.label,
+                    model=info.id,
+                    label=info.label,
+                    kind=info.kind,
+                    modes=tuple(info.modes),
+                    price_note=info.price_note,
+                    estimate=_quote(status, info),
+                )
+            )
+    return choices, off
+
+
+def default_choice(
+    choices: list[ModelChoice], provider: str | None, model: str | None = None
+) -> int:
+    """Index of the model to preselect: the exact one, else the provider's first, else 0."""
+    for i, c in enumerate(choices):
+        if c.provider == provider and c.model == model:
+            return i
+    for i, c in enumerate(choices):
+        if c.provider == provider:
+            return i
+    return 0
