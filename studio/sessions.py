@@ -252,10 +252,10 @@ class SessionCard:
 class GenerationView:
     """A step with its assets by role and, while it is in flight, its job's stage."""
 
-    generation: ImageGeneration
-    inputs: list[ImageAsset] = field(default_factory=list)
-    masks: list[ImageAsset] = field(default_factory=list)
-    outputs: list[ImageAsset] = field(default_factory=list)
+    generation: Any  # an image_generations row (read-only; same attribute names as the model)
+    inputs: list[Any] = field(default_factory=list)
+    masks: list[Any] = field(default_factory=list)  # image_assets rows, like inputs
+    outputs: list[Any] = field(default_factory=list)
     status: str = "queued"  # the generation's status, corrected by its job's (see _effective)
     error: str | None = None
     error_class: str | None = None
@@ -326,6 +326,15 @@ class SessionView:
     def outputs(self) -> list[GenerationView]:
         """Succeeded steps with an image, newest first (the "iterate from" choices)."""
         return [g for g in reversed(self.generations) if g.status == "succeeded" and g.outputs]
+
+    def output_choices(self, *keep: str | None, limit: int = 50) -> list[GenerationView]:
+        """The newest `limit` finished images plus the steps in `keep` (e.g. the selected one):
+        what a picker lists. Older ones stay reachable through the history tree."""
+        outputs = self.outputs()
+        chosen = outputs[:limit]
+        have = {g.id for g in chosen}
+        chosen += [g for g in outputs[limit:] if g.id in keep and g.id not in have]
+        return chosen
 
     def pick(self, generation_id: str | None) -> GenerationView | None:
         """The step to show: `generation_id` if it is in this session, else the latest image,
@@ -428,15 +437,16 @@ def get_session(services: Services, owner_id: str, session_id: str) -> SessionVi
     gens = ImageGeneration.__table__
     with services.db() as db:
         session = _owned_session(db, owner_id, session_id)
-        generations = db.scalars(
-            sa.select(ImageGeneration)
-            .where(ImageGeneration.session_id == session_id)
-            .order_by(ImageGeneration.step)
+        # Plain rows, not ORM instances: a page reads them and never changes them, and a
+        # thousand-step tree loads several times faster without the identity map.
+        assets_t = ImageAsset.__table__
+        generations = db.execute(
+            sa.select(gens).where(gens.c.session_id == session_id).order_by(gens.c.step)
         ).all()
-        asset_rows = db.scalars(
-            sa.select(ImageAsset)
-            .where(ImageAsset.session_id == session_id, ImageAsset.owner_id == owner_id)
-            .order_by(ImageAsset.created_at, ImageAsset.id)
+        asset_rows = db.execute(
+            sa.select(assets_t)
+            .where(assets_t.c.session_id == session_id, assets_t.c.owner_id == owner_id)
+            .order_by(assets_t.c.created_at, assets_t.c.id)
         ).all()
         in_flight = sa.select(gens.c.job_id).where(
             gens.c.session_id == session_id, gens.c.status.in_(ACTIVE), gens.c.job_id.isnot(None)
@@ -511,8 +521,8 @@ class _JobState:
 
 def _build_view(
     session: ImageSession,
-    generations: list[ImageGeneration],
-    asset_rows: list[ImageAsset],
+    generations: list[Any],
+    asset_rows: list[Any],
     job_rows: dict[str, Any],
 ) -> SessionView:
     views: dict[str, GenerationView] = {}

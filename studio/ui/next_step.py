@@ -137,7 +137,7 @@ def _iterate_from(
     prefix: str,
 ) -> GenerationView | None:
     """'Iterate from': the selected step when it has an image, else the latest image."""
-    outputs = view.outputs()
+    outputs = view.output_choices(selected.id if selected is not None else None)
     if not outputs:
         st.info("No finished image to iterate from yet: wait for one, or upload an image.")
         return None
@@ -152,6 +152,7 @@ def _iterate_from(
     picked = st.selectbox(
         "Iterate from", ids, format_func=labels.get, key=f"{prefix}/parent", on_change=changed,
         help="The new step records this one as its parent; choosing an older step starts a "
-        "new branch and keeps the others.",
+        "new branch and keeps the others. Lists the newest images; select older ones in the "
+        "history tree.",
     )
     return view.by_id.get(picked)

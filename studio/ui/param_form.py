@@ -27,12 +27,14 @@ def _k(prefix: str, name: str) -> str:
 
 
 def prompt_box(prefix: str, *, label: str, placeholder: str, max_chars: int) -> str:
+    """The prompt. Not truncated by the widget: a pasted prompt over `max_chars` reaches the
+    service, which says how long it is and what the limit is (nothing is cut silently)."""
     return st.text_area(
         label,
         key=_k(prefix, "prompt"),
         placeholder=placeholder,
-        max_chars=max_chars,
         height=110,
+        help=f"Up to {max_chars:,} characters.",
     ) or ""
 
 

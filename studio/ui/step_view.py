@@ -156,10 +156,11 @@ def _download(services: Services, owner: str, generation_id: str) -> bytes:
 
 
 def render_compare(view: SessionView, gen: GenerationView) -> None:
-    outputs = view.outputs()
+    outputs = view.output_choices(gen.id, gen.parent_id)
     if len(outputs) < 2:
         return
-    with st.expander("Compare two outputs", icon=":material/compare:"):
+    # A toggle, not an expander: an expander's body runs (and loads both images) even closed.
+    if st.toggle("Compare two outputs side by side", key=f"cmp:{view.id}"):
         labels = {g.id: f"Step {g.step}: {g.generation.prompt[:50]}" for g in outputs}
         ids = list(labels)
         first = ids.index(gen.id) if gen.id in labels else 0
