@@ -1,0 +1,60 @@
+"""Image sessions and their tree of generations (DESIGN §2, §7 "Session"): params.py (the form
+and its checks), views.py (reading), create.py (new steps), actions.py (everything else).
+
+
+Every function takes the Services container and the acting `owner_id`, and checks ownership in
+the query itself: another owner's session or step is reported exactly like a missing one.
+
+Writes validate everything first and then change the database in one transaction, together with
+the `session_generation` job that does the work (studio/generation_job.py). Each form carries an
+idempotency key: submitting it again returns what the first submission made.
+"""
+
+from __future__ import annotations
+
+from studio.sessions.actions import (
+    cancel_generation,
+    delete_generation,
+    download_bytes,
+    duplicate_params,
+    rename_session,
+)
+from studio.sessions.create import create_session, iterate, regenerate
+from studio.sessions.ownership import SESSION_NOT_FOUND, STEP_NOT_FOUND
+from studio.sessions.params import (
+    JOB_KIND,
+    MAX_GUIDANCE,
+    MAX_IMAGES,
+    MAX_SEED,
+    MAX_SIDE,
+    MAX_STEPS,
+    MAX_TITLE_CHARS,
+    MIN_SIDE,
+    CheckedParams,
+    GenerationParams,
+    check_params,
+    random_seed,
+    snap_side,
+    title_from_prompt,
+)
+from studio.sessions.views import (
+    ACTIVE,
+    FINISHED,
+    GenerationView,
+    SessionCard,
+    SessionView,
+    StepProgress,
+    get_session,
+    list_sessions,
+    steps_in_flight,
+)
+
+__all__ = [
+    "ACTIVE", "FINISHED", "JOB_KIND", "MAX_GUIDANCE", "MAX_IMAGES", "MAX_SEED", "MAX_SIDE",
+    "MAX_STEPS", "MAX_TITLE_CHARS", "MIN_SIDE", "SESSION_NOT_FOUND", "STEP_NOT_FOUND",
+    "CheckedParams", "GenerationParams", "GenerationView", "SessionCard", "SessionView",
+    "StepProgress", "cancel_generation", "check_params", "create_session", "delete_generation",
+    "download_bytes", "duplicate_params", "get_session", "iterate", "list_sessions",
+    "random_seed", "regenerate", "rename_session", "snap_side", "steps_in_flight",
+    "title_from_prompt",
+]

@@ -1,0 +1,415 @@
+"""Making steps: a new session, iterating from any image, regenerating; each submission is
+idempotent and checked against the owner's limits before anything is stored."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from db.schema import ImageAsset, ImageGeneration, ImageSession, Job, UsageLedger
+from db.types import utcnow
+from studio import assets, imaging
+from studio.errors import Conflict, Invalid, LimitExceeded
+from studio.services import Services
+from studio.sessions.ownership import assets_of, owned_generation, owned_session
+from studio.sessions.params import (
+    JOB_KIND,
+    CheckedParams,
+    GenerationParams,
+    check_params,
+    estimate_cost,
+    title_from_prompt,
+)
+from studio.sessions.views import ACTIVE, status_words
+
+
+class _Replayed(Exception):
+    """The idempotency key was taken by a concurrent submission: roll ours back."""
+
+
+def _job_key(owner_id: str, idempotency_key: str) -> str:
+    """The job's idempotency key: namespaced by owner, so keys never cross people."""
+    if not idempotency_key or not str(idempotency_key).strip():
+        raise ValueError("an idempotency key is required")
+    digest = hashlib.sha256(f"{owner_id}\0{idempotency_key}".encode()).hexdigest()
+    return f"{JOB_KIND}:{digest}"
+
+
+def _replay(db: Session, owner_id: str, job_key: str) -> ImageGeneration | None:
+    """The generation an earlier submission with this key made, if any."""
+    return db.scalar(
+        sa.select(ImageGeneration)
+        .join(Job, Job.id == ImageGeneration.job_id)
+        .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
+        .where(Job.idempotency_key == job_key, ImageSession.owner_id == owner_id)
+    )
+
+
+def _replayed_or_none(
+    services: Services, owner_id: str, job_key: str
+) -> tuple[ImageGeneration, ImageSession] | None:
+    with services.db() as db:
+        gen = _replay(db, owner_id, job_key)
+        if gen is None:
+            return None
+        return gen, db.get_one(ImageSession, gen.session_id)
+
+
+def _after_race(
+    services: Services, owner_id: str, job_key: str
+) -> tuple[ImageGeneration, ImageSession]:
+    found = _replayed_or_none(services, owner_id, job_key)
+    if found is None:
+        raise Conflict(
+            "This form was already submitted and its step no longer exists; submit it again."
+        )
+    return found
+
+
+def _check_limits(db: Session, services: Services, owner_id: str, estimate: float | None) -> None:
+    """Generations per hour and the daily budget (DESIGN §8)."""
+    settings = services.settings
+    now = utcnow()
+    recent = db.scalar(
+        sa.select(sa.func.count())
+        .select_from(ImageGeneration)
+        .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
+        .where(
+            ImageSession.owner_id == owner_id,
+            ImageGeneration.created_at >= now - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= settings.generations_per_hour:
+        raise LimitExceeded(
+            f"You have started {recent} generations in the last hour; the limit is "
+            f"{settings.generations_per_hour}. Try again a little later."
+        )
+    if not estimate:
+        return
+    midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+    spent = (
+        db.scalar(
+            sa.select(
+                sa.func.coalesce(
+                    sa.func.sum(
+                        sa.func.coalesce(UsageLedger.cost_actual, UsageLedger.cost_estimate)
+                    ),
+                    0.0,
+                )
+            ).where(UsageLedger.owner_id == owner_id, UsageLedger.created_at >= midnight)
+        )
+        or 0.0
+    )
+    pending = (
+        db.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(ImageGeneration.cost_estimate), 0.0))
+            .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
+            .where(ImageSession.owner_id == owner_id, ImageGeneration.status.in_(ACTIVE))
+        )
+        or 0.0
+    )
+    budget = settings.daily_budget_usd
+    if spent + pending + estimate > budget:
+        raise LimitExceeded(
+            f"This step (about ${estimate:.2f}) would go over today's budget of ${budget:.2f} "
+            f"(${spent + pending:.2f} spent or queued)."
+        )
+
+
+
+def _next_step(db: Session, session_id: str) -> int:
+    top = db.scalar(
+        sa.select(sa.func.max(ImageGeneration.step)).where(ImageGeneration.session_id == session_id)
+    )
+    return int(top or 0) + 1
+
+
+def _add_generation(
+    db: Session,
+    services: Services,
+    session: ImageSession,
+    checked: CheckedParams,
+    *,
+    job_key: str,
+    parent_id: str | None,
+    params: dict[str, Any],
+) -> ImageGeneration:
+    """Insert the generation and enqueue its job; raises _Replayed if the key was just taken."""
+    estimate = estimate_cost(checked)
+    _check_limits(db, services, session.owner_id, estimate)
+    p = checked.params
+    gen = ImageGeneration(
+        session_id=session.id,
+        parent_generation_id=parent_id,
+        step=_next_step(db, session.id),
+        status="queued",
+        mode=checked.mode,
+        provider=p.provider,
+        model=p.model,
+        prompt=p.prompt,
+        negative_prompt=p.negative_prompt,
+        params=params,
+        cost_estimate=estimate,
+    )
+    db.add(gen)
+    db.flush()
+    job = services.queue.enqueue(
+        JOB_KIND,
+        {"generation_id": gen.id},
+        db=db,
+        idempotency_key=job_key,
+        owner_id=session.owner_id,
+        label=f"Step {gen.step} · {session.title}",
+        cost_estimate=estimate,
+    )
+    if (job.payload or {}).get("generation_id") != gen.id:
+        raise _Replayed()
+    gen.job_id = job.id
+    now = utcnow()
+    session.updated_at = now
+    session.provider = p.provider
+    session.model = p.model
+    db.flush()
+    return gen
+
+
+def create_session(
+    services: Services, owner_id: str, params: GenerationParams, *, idempotency_key: str
+) -> tuple[ImageSession, ImageGeneration]:
+    """A new session titled from the prompt, with step 1 (text-to-image) queued."""
+    job_key = _job_key(owner_id, idempotency_key)
+    found = _replayed_or_none(services, owner_id, job_key)
+    if found is not None:
+        return found[1], found[0]
+    checked = check_params(services, params, "text_to_image")
+    try:
+        with services.db() as db:
+            session = ImageSession(
+                owner_id=owner_id,
+                title=title_from_prompt(checked.params.prompt),
+                provider=checked.params.provider,
+                model=checked.params.model,
+            )
+            db.add(session)
+            db.flush()
+            gen = _add_generation(
+                db,
+                services,
+                session,
+                checked,
+                job_key=job_key,
+                parent_id=None,
+                params=checked.params.to_json(),
+            )
+    except _Replayed:
+        gen, session = _after_race(services, owner_id, job_key)
+    return session, gen
+
+
+@dataclass
+class _Source:
+    """The picture a new step starts from: a parent's output, or an upload (prepared)."""
+
+    width: int
+    height: int
+    parent: ImageGeneration | None = None
+    parent_output: ImageAsset | None = None
+    upload: assets.PreparedImage | None = None
+
+
+def _parent_source(db: Session, session_id: str, parent_id: str) -> _Source:
+    parent = db.scalar(
+        sa.select(ImageGeneration).where(
+            ImageGeneration.id == parent_id, ImageGeneration.session_id == session_id
+        )
+    )
+    if parent is None:
+        raise Invalid("That step is not part of this session.")
+    if parent.status != "succeeded":
+        raise Invalid(
+            f"You can only iterate from a finished image; step {parent.step} {status_words(parent.status)}."
+        )
+    outputs = assets_of(db, parent.id, ("output",))
+    if not outputs:
+        raise Invalid(f"Step {parent.step} has no image to iterate from.")
+    out = outputs[0]
+    return _Source(out.width or 0, out.height or 0, parent=parent, parent_output=out)
+
+
+def _prepare_mask(
+    services: Services, source: _Source, mask: bytes | None, mask_canvas: Any | None
+) -> bytes | None:
+    """The normalized mask (white = change) for the source's size, or None for no mask."""
+    size = (source.width, source.height)
+    if mask is not None:
+        return imaging.load_mask(mask, size, imaging.ImageLimits.from_settings(services.settings))
+    if mask_canvas is None:
+        return None
+    data = imaging.canvas_to_mask(mask_canvas, size)
+    return None if imaging.mask_is_empty(data) else data
+
+
+def _copy_asset(asset: ImageAsset, *, role: str, generation_id: str, session_id: str) -> ImageAsset:
+    """A new row for another use of the same stored bytes."""
+    return ImageAsset(
+        owner_id=asset.owner_id,
+        session_id=session_id,
+        generation_id=generation_id,
+        role=role,
+        storage_provider=asset.storage_provider,
+        bucket=asset.bucket,
+        key=asset.key,
+        mime_type=asset.mime_type,
+        size_bytes=asset.size_bytes,
+        width=asset.width,
+        height=asset.height,
+        sha256=asset.sha256,
+        thumbnail_key=asset.thumbnail_key,
+    )
+
+
+def _attach_inputs(
+    db: Session,
+    services: Services,
+    gen: ImageGeneration,
+    owner_id: str,
+    source: _Source,
+    mask_png: bytes | None,
+) -> None:
+    """Record the step's input (and mask) as asset rows; files are written only now."""
+    bucket = services.settings.sessions_bucket
+    if source.parent_output is not None:
+        db.add(
+            _copy_asset(
+                source.parent_output, role="input", generation_id=gen.id, session_id=gen.session_id
+            )
+        )
+    elif source.upload is not None:
+        key, thumb = assets.store_prepared(services.storage, source.upload, bucket)
+        db.add(
+            assets.asset_row(
+                source.upload,
+                key=key,
+                thumbnail_key=thumb,
+                owner_id=owner_id,
+                role="input",
+                bucket=bucket,
+                storage_name=services.storage.name,
+                session_id=gen.session_id,
+                generation_id=gen.id,
+            )
+        )
+    if mask_png is not None:
+        assets.ingest_image(
+            db,
+            services.storage,
+            mask_png,
+            owner_id=owner_id,
+            role="mask",
+            bucket=bucket,
+            limits=imaging.ImageLimits.from_settings(services.settings),
+            session_id=gen.session_id,
+            generation_id=gen.id,
+        )
+    db.flush()
+
+
+def _sized(checked: CheckedParams, source: _Source) -> CheckedParams:
+    """An image-to-image step takes the source's size (for the estimate and the record)."""
+    sized = dataclasses.replace(checked.params, width=source.width, height=source.height)
+    return dataclasses.replace(checked, params=sized)
+
+
+def iterate(
+    services: Services,
+    owner_id: str,
+    session_id: str,
+    parent_generation_id: str | None,
+    params: GenerationParams,
+    *,
+    idempotency_key: str,
+    mask: bytes | None = None,
+    mask_canvas: Any | None = None,
+    input_image: bytes | None = None,
+) -> ImageGeneration:
+    """A new step from a finished image of this session (or from `input_image`, an upload,
+    which then replaces the parent). With a mask (uploaded, or painted on the canvas; a blank
+    canvas means none) it inpaints; otherwise image-to-image."""
+    job_key = _job_key(owner_id, idempotency_key)
+    found = _replayed_or_none(services, owner_id, job_key)
+    if found is not None:
+        return found[0]
+    limits = imaging.ImageLimits.from_settings(services.settings)
+    upload = assets.prepare_image(input_image, limits) if input_image is not None else None
+    try:
+        with services.db() as db:
+            session = owned_session(db, owner_id, session_id, lock=True)
+            if upload is not None:
+                source = _Source(upload.width, upload.height, upload=upload)
+            elif parent_generation_id:
+                source = _parent_source(db, session.id, parent_generation_id)
+            else:
+                raise Invalid("Choose an image to iterate from, or upload one.")
+            mask_png = _prepare_mask(services, source, mask, mask_canvas)
+            mode = "inpaint" if mask_png else "image_to_image"
+            checked = _sized(check_params(services, params, mode), source)
+            gen = _add_generation(
+                db,
+                services,
+                session,
+                checked,
+                job_key=job_key,
+                parent_id=source.parent.id if source.parent else None,
+                params=checked.params.to_json(),
+            )
+            _attach_inputs(db, services, gen, owner_id, source, mask_png)
+    except _Replayed:
+        gen, _ = _after_race(services, owner_id, job_key)
+    return gen
+
+
+def regenerate(
+    services: Services, owner_id: str, generation_id: str, *, idempotency_key: str
+) -> ImageGeneration:
+    """The same step again (same prompt, parameters, parent, input and mask) with a new seed."""
+    job_key = _job_key(owner_id, idempotency_key)
+    found = _replayed_or_none(services, owner_id, job_key)
+    if found is not None:
+        return found[0]
+    try:
+        with services.db() as db:
+            original, session = owned_generation(db, owner_id, generation_id)
+            session = owned_session(db, owner_id, session.id, lock=True)
+            params = GenerationParams.from_mapping(
+                original.params or {},
+                prompt=original.prompt,
+                negative_prompt=original.negative_prompt,
+                provider=original.provider,
+                model=original.model,
+                seed=None,
+            )
+            checked = check_params(services, params, original.mode)
+            stored = dict(original.params or {}) | {"seed": checked.params.seed}
+            gen = _add_generation(
+                db,
+                services,
+                session,
+                checked,
+                job_key=job_key,
+                parent_id=original.parent_generation_id,
+                params=stored,
+            )
+            for asset in assets_of(db, original.id, ("input", "mask")):
+                db.add(
+                    _copy_asset(asset, role=asset.role, generation_id=gen.id, session_id=session.id)
+                )
+            db.flush()
+    except _Replayed:
+        gen, _ = _after_race(services, owner_id, job_key)
+    return gen

@@ -1,0 +1,65 @@
+"""Loading a session or a step for its owner: anyone else's is reported as missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
+from studio.errors import NotFound
+
+SESSION_NOT_FOUND = "That session does not exist or is not yours."
+STEP_NOT_FOUND = "That step does not exist or is not yours."
+
+
+def owned_session(
+    db: Session, owner_id: str, session_id: str, *, lock: bool = False
+) -> ImageSession:
+    stmt = sa.select(ImageSession).where(
+        ImageSession.id == session_id, ImageSession.owner_id == owner_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    session = db.scalar(stmt)
+    if session is None:
+        raise NotFound(SESSION_NOT_FOUND)
+    return session
+
+
+def owned_generation(
+    db: Session, owner_id: str, generation_id: str, *, lock: bool = False
+) -> tuple[ImageGeneration, ImageSession]:
+    stmt = (
+        sa.select(ImageGeneration, ImageSession)
+        .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
+        .where(ImageGeneration.id == generation_id, ImageSession.owner_id == owner_id)
+    )
+    if lock:  # the step only: the worker locks step then session, and so must we
+        stmt = stmt.with_for_update(of=ImageGeneration)
+    row = db.execute(stmt).first()
+    if row is None:
+        raise NotFound(STEP_NOT_FOUND)
+    return row[0], row[1]
+
+
+def job_row(db: Session, job_id: str | None) -> Any | None:
+    if job_id is None:
+        return None
+    jobs = Job.__table__
+    return db.execute(
+        sa.select(jobs.c.id, jobs.c.status, jobs.c.last_error, jobs.c.error_class).where(
+            jobs.c.id == job_id
+        )
+    ).first()
+
+
+def assets_of(db: Session, generation_id: str, roles: tuple[str, ...]) -> list[ImageAsset]:
+    return list(
+        db.scalars(
+            sa.select(ImageAsset)
+            .where(ImageAsset.generation_id == generation_id, ImageAsset.role.in_(roles))
+            .order_by(ImageAsset.created_at, ImageAsset.id)
+        ).all()
+    )
