@@ -1,7 +1,6 @@
 """Image sessions and their tree of generations (DESIGN §2, §7 "Session"): params.py (the form
 and its checks), views.py (reading), create.py (new steps), actions.py (everything else).
 
-
 Every function takes the Services container and the acting `owner_id`, and checks ownership in
 the query itself: another owner's session or step is reported exactly like a missing one.
 
