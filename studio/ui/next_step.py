@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from studio import sessions
+from studio import imaging, sessions
 from studio.form_keys import submission_key
 from studio.services import Services
-from studio.sessions import GenerationView, SessionView
+from studio.sessions import GenerationParams, GenerationView, SessionView
 from studio.ui import param_form
 from studio.ui.feedback import flash, user_errors
 from studio.ui.mask_canvas import paint_mask
@@ -57,6 +57,7 @@ def render_next_step(
                                 key=f"{prefix}/input")
         if file is not None:
             upload_bytes = source_image = file.getvalue()
+            _offer_embedded_parameters(upload_bytes, view.id)
     else:
         parent = _iterate_from(view, selected, on_select, prefix)
         if parent is not None:
@@ -128,6 +129,22 @@ def render_next_step(
             )
         on_new_step(gen.id)
         st.rerun()
+
+
+def _offer_embedded_parameters(data: bytes, session_id: str) -> None:
+    """An uploaded PNG made here (or by another tool) carries its parameters: offer them."""
+    found = imaging.read_parameters(data)
+    if not found or not found.get("prompt"):
+        return
+    params = GenerationParams.from_mapping(found)
+
+    def use() -> None:
+        param_form.fill(st.session_state, form_prefix(session_id), params, model_key(session_id))
+
+    st.info(f"This image carries its parameters: “{params.prompt[:120]}”.",
+            icon=":material/data_object:")
+    st.button("Use its parameters", key=f"{form_prefix(session_id)}/reuse", on_click=use,
+              icon=":material/content_paste:")
 
 
 def _iterate_from(
