@@ -1,8 +1,17 @@
-"""Songs: placeholder until the page lands."""
+"""Songs (admin): song drafts whose verses are illustrated in order, in one model conversation."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from studio.ui.feedback import show_flashes
+from studio.ui.services import get_services
+from studio.ui.songs_view import render_songs_page
+
 st.title("Songs")
-st.info("Coming soon.")
+st.caption(
+    "Paste a song: each verse gets one illustration, drawn one after another in one model "
+    "conversation so characters and palette stay consistent."
+)
+show_flashes()
+render_songs_page(get_services())

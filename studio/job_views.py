@@ -74,8 +74,10 @@ def _waiting_on(row: Any, heads: dict[str, Any], now: datetime) -> str:
     return "next free worker"
 
 
-def _heads(conn: sa.Connection, keys: set[str]) -> dict[str, Any]:
-    """The first unfinished job of each key (what later jobs of the key wait on)."""
+def key_heads(conn: sa.Connection, keys: set[str]) -> dict[str, Any]:
+    """The first unfinished job of each key (what later jobs of the key wait on): a row with
+    id, kind, label, status, concurrency_key, sequence, run_after, error_class, last_error,
+    cancel_requested. Keys with nothing unfinished are absent."""
     if not keys:
         return {}
     rank = (
@@ -84,7 +86,19 @@ def _heads(conn: sa.Connection, keys: set[str]) -> dict[str, Any]:
         .label("rank")
     )
     open_rows = (
-        sa.select(jobs.c.id, jobs.c.kind, jobs.c.label, jobs.c.status, jobs.c.concurrency_key, rank)
+        sa.select(
+            jobs.c.id,
+            jobs.c.kind,
+            jobs.c.label,
+            jobs.c.status,
+            jobs.c.concurrency_key,
+            jobs.c.sequence,
+            jobs.c.run_after,
+            jobs.c.error_class,
+            jobs.c.last_error,
+            jobs.c.cancel_requested,
+            rank,
+        )
         .where(
             jobs.c.concurrency_key.in_(sorted(keys)),
             sa.or_(
@@ -116,7 +130,8 @@ def list_jobs(
     now = utcnow()
     with engine.connect() as conn:
         rows = conn.execute(query.limit(limit)).all()
-        heads = _heads(conn, {r.concurrency_key for r in rows if r.status == "pending" and r.concurrency_key})
+        waiting = {r.concurrency_key for r in rows if r.status == "pending" and r.concurrency_key}
+        heads = key_heads(conn, waiting)
     return [
         JobView(
             id=r.id, kind=r.kind, label=_describe(r), status=r.status, stage=r.stage,

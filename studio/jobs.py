@@ -3,3 +3,4 @@
 from __future__ import annotations
 
 import studio.generation_job  # noqa: F401
+import studio.verse_job  # noqa: F401
