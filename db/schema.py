@@ -258,6 +258,60 @@ class StoryboardEntity(Base):
     )
 
 
+STORYBOARD_MEDIA = ("image", "video")
+STORYBOARD_MODES = ("text_to_image", "image_to_image", "text_to_video", "image_to_video")
+
+
+class StoryboardGeneration(Base):
+    """One requested image or video: prompt, settings, job, status and, once done, the output.
+
+    The succeeded rows of an entity are its history; the entity points at the current ones.
+    `storyboard_id` / `entity_id` are empty for work enqueued from the CLI without them.
+    """
+
+    __tablename__ = "storyboard_generations"
+
+    id: Mapped[str] = _id()
+    owner_id: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    storyboard_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("storyboards.id", ondelete="CASCADE")
+    )
+    entity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("storyboard_entities.id", ondelete="CASCADE")
+    )
+    media: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    mode: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="queued")
+    provider: Mapped[str] = mapped_column(sa.String(50), nullable=False)
+    model: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    prompt: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(nullable=False, default=dict)
+    source_asset_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("image_assets.id", ondelete="SET NULL")
+    )
+    asset_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("image_assets.id", ondelete="SET NULL")
+    )
+    job_id: Mapped[str | None] = mapped_column(sa.String(36))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    error_class: Mapped[str | None] = mapped_column(sa.String(20))
+    cost_estimate: Mapped[float | None] = mapped_column(sa.Float)
+    cost_actual: Mapped[float | None] = mapped_column(sa.Float)
+    created_at: Mapped[datetime] = _created()
+    started_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        sa.Index("ix_storyboard_generations_entity_created", "entity_id", "created_at"),
+        sa.Index("ix_storyboard_generations_storyboard_created", "storyboard_id", "created_at"),
+        sa.Index("ix_storyboard_generations_owner_created", "owner_id", "created_at"),
+        sa.Index("ix_storyboard_generations_job", "job_id"),
+        _status_check("status", GENERATION_STATUSES),
+        _status_check("media", STORYBOARD_MEDIA),
+        _status_check("mode", STORYBOARD_MODES),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # The job queue (DESIGN §3)
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,19 @@
-"""Storyboards: placeholder until the page lands."""
+"""Storyboards: scenes and characters with their images and videos (DESIGN §7)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from studio.ui.feedback import show_flashes, user_errors
+from studio.ui.identity import current_owner
+from studio.ui.services import get_services
+from studio.ui.storyboard_view import render_storyboards_page
+
 st.title("Storyboards")
-st.info("Coming soon.")
+st.caption(
+    "Scenes and characters, each with an image and a video made from your prompts: generate, "
+    "edit the current image, make a video, or animate the image. Work runs on the queue."
+)
+show_flashes()
+with user_errors():
+    render_storyboards_page(get_services(), current_owner())

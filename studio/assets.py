@@ -240,3 +240,110 @@ def read_thumbnail(storage: Storage, asset: ImageAsset) -> bytes:
         except StorageError:
             pass
     return read_bytes(storage, asset)
+
+
+# ---------------------------------------------------------------------------------------------
+# Videos (storyboards): content-addressed like images, with a poster frame as the thumbnail
+# ---------------------------------------------------------------------------------------------
+
+_VIDEO_EXT = {"video/mp4": "mp4", "video/webm": "webm", "video/quicktime": "mov"}
+
+
+@dataclass
+class PreparedVideo:
+    data: bytes
+    mime_type: str
+    ext: str
+    sha256: str
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    poster: bytes | None  # a WebP thumbnail of the first frame, when the video decodes
+
+
+def sniff_video(data: bytes) -> str | None:
+    """The video type judged by its bytes (MP4/QuickTime `ftyp`, WebM/Matroska EBML)."""
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        return "video/quicktime" if data[8:10] == b"qt" else "video/mp4"
+    if data[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm"
+    return None
+
+
+def _probe_video(data: bytes) -> tuple[int | None, int | None, float | None, bytes | None]:
+    """(width, height, seconds, poster) through PyAV; Nones when it cannot be decoded."""
+    import io
+
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            seconds = None
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / 1_000_000
+            poster = None
+            for frame in container.decode(stream):
+                poster = make_thumbnail(frame.to_image())
+                break
+            return stream.width or None, stream.height or None, seconds, poster
+    except Exception:  # a provider's clip we cannot decode is still stored and served as is
+        return None, None, None, None
+
+
+def prepare_video(data: bytes, mime_type: str | None = None) -> PreparedVideo:
+    """Check that the bytes are a video, hash them and take a poster frame. Writes nothing."""
+    if not data:
+        raise Invalid("The video is empty.")
+    mime = sniff_video(data) or (mime_type if mime_type in _VIDEO_EXT else None)
+    if mime is None:
+        raise Invalid("The provider returned something that is not an MP4 or WebM video.")
+    width, height, seconds, poster = _probe_video(data)
+    return PreparedVideo(
+        data=data,
+        mime_type=mime,
+        ext=_VIDEO_EXT[mime],
+        sha256=hashlib.sha256(data).hexdigest(),
+        width=width,
+        height=height,
+        duration_s=seconds,
+        poster=poster,
+    )
+
+
+def store_video(storage: Storage, prepared: PreparedVideo, bucket: str) -> tuple[str, str | None]:
+    """Write the video and its poster (skipping what is there); returns (key, poster_key)."""
+    key = content_key(prepared.sha256, prepared.ext)
+    _put_once(storage, bucket, key, prepared.data, prepared.mime_type)
+    poster = None
+    if prepared.poster is not None:
+        poster = thumbnail_key(prepared.sha256)
+        _put_once(storage, bucket, poster, prepared.poster, "image/webp")
+    return key, poster
+
+
+def video_row(
+    prepared: PreparedVideo,
+    *,
+    key: str,
+    poster_key: str | None,
+    owner_id: str,
+    bucket: str,
+    storage_name: str,
+) -> ImageAsset:
+    """The row for one use of a stored video (role "video")."""
+    return ImageAsset(
+        owner_id=owner_id,
+        role="video",
+        storage_provider=storage_name,
+        bucket=bucket,
+        key=key,
+        mime_type=prepared.mime_type,
+        size_bytes=len(prepared.data),
+        width=prepared.width,
+        height=prepared.height,
+        sha256=prepared.sha256,
+        thumbnail_key=poster_key,
+    )

@@ -1,4 +1,4 @@
-"""The `studio` command: init, worker, dispatch, enqueue, prune, gc."""
+"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, gc."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import signal
 import sys
 from datetime import timedelta
 
-from studio.config import Settings
-from studio.errors import StudioError
+from studio.config import DEMO_OWNER, Settings
+from studio.errors import Conflict, InProgress, Invalid, LimitExceeded, NotFound, StudioError
 
 EXIT_OK = 0
-EXIT_JOB_FAILED = 1
-EXIT_USAGE = 2
+EXIT_JOB_FAILED = 1  # dispatch: the job failed; batch: some entries were invalid and skipped
+EXIT_USAGE = 2  # bad input (options, values, a source that is not an image, malformed JSON)
 EXIT_NO_WORK = 3
+EXIT_NOT_FOUND = 4  # unknown storyboard, scene, character, asset or file
+EXIT_BUSY = 5  # already in progress, or a limit or budget was reached
 
 
 def _services(migrate: bool = True):  # type: ignore[no-untyped-def]
@@ -81,6 +83,197 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- storyboard work ------------------------------------------------------------------------
+
+
+def _target_kw(args: argparse.Namespace) -> dict[str, object]:
+    entity = args.scene or args.character
+    kind = "scene" if args.scene else ("character" if args.character else None)
+    return {"storyboard_id": args.storyboard, "entity_id": entity, "entity_kind": kind}
+
+
+def _key(args: argparse.Namespace) -> str:
+    from studio.storyboards import new_idempotency_key
+
+    return args.key or new_idempotency_key()
+
+
+def _report(gen, services) -> None:  # type: ignore[no-untyped-def]
+    from studio.storyboards import MODE_LABELS
+
+    job = services.queue.get(gen.job_id)
+    print(f"Queued {MODE_LABELS[gen.mode]}: {job.label}")
+    print(f"job {job.id} ({job.kind}, {job.status})")
+    print(f"request {gen.id} · {gen.provider}/{gen.model}")
+
+
+def cmd_enqueue_image(args: argparse.Namespace) -> int:
+    from studio import storyboards as sb
+
+    svc = _services()
+    gen = sb.request_image(
+        svc, args.owner, prompt=args.prompt, idempotency_key=_key(args),
+        provider=args.provider, model=args.model, seed=args.seed, **_target_kw(args),
+    )  # fmt: skip
+    _report(gen, svc)
+    return EXIT_OK
+
+
+def cmd_enqueue_image_edit(args: argparse.Namespace) -> int:
+    from studio import storyboards as sb
+
+    source = sb.Source.from_argument(args.source) if args.source else None
+    svc = _services()
+    gen = sb.request_edit(
+        svc, args.owner, prompt=args.prompt, idempotency_key=_key(args), source=source,
+        strength=args.strength, provider=args.provider, model=args.model, seed=args.seed,
+        **_target_kw(args),
+    )  # fmt: skip
+    _report(gen, svc)
+    return EXIT_OK
+
+
+def cmd_enqueue_video(args: argparse.Namespace) -> int:
+    from studio import storyboards as sb
+
+    options = sb.VideoOptions.parse(args.aspect, args.duration, args.resolution)
+    if args.animate and args.source:
+        raise Invalid("Give --source or --animate, not both.")
+    source = sb.Source.from_argument(args.source) if args.source else None
+    svc = _services()
+    common = dict(
+        prompt=args.prompt, idempotency_key=_key(args), options=options,
+        provider=args.provider, model=args.model, seed=args.seed,
+    )  # fmt: skip
+    if args.animate:
+        entity = args.scene or args.character
+        if not entity:
+            raise Invalid("--animate needs --scene or --character (whose image to animate).")
+        gen = sb.request_animate(svc, args.owner, entity_id=entity, **common)
+    else:
+        gen = sb.request_video(svc, args.owner, source=source, **_target_kw(args), **common)
+    _report(gen, svc)
+    return EXIT_OK
+
+
+def _progress_bar(stream):  # type: ignore[no-untyped-def]
+    """A text progress bar on `stream`: redrawn in place on a terminal, a line per step else."""
+    tty = stream.isatty()
+
+    def draw(done: int, total: int) -> None:
+        width = 30
+        filled = round(width * done / total) if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        text = f"[{bar}] {done}/{total}"
+        if tty:
+            stream.write("\r" + text + ("\n" if done == total else ""))
+        else:
+            stream.write(text + "\n")
+        stream.flush()
+
+    return draw
+
+
+def cmd_batch_images(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from studio import batch
+
+    path = Path(args.file)
+    try:
+        _, entries = batch.read_file(path)
+    except batch.MalformedFile as err:
+        print(f"error: {path}: {err.user_message}", file=sys.stderr)
+        print("Nothing was enqueued.", file=sys.stderr)
+        return EXIT_USAGE
+    if not entries:
+        print(f"error: {path}: the list is empty; there is nothing to enqueue.", file=sys.stderr)
+        return EXIT_USAGE
+    svc = _services()
+    report = batch.enqueue_images(
+        svc, args.owner, entries, folder=path.parent.resolve(),
+        default_storyboard=args.storyboard, progress=_progress_bar(sys.stderr),
+    )  # fmt: skip
+    for problem in report.problems:
+        print(
+            f"{path}:{problem.line}: entry {problem.number} skipped: {problem.message}",
+            file=sys.stderr,
+        )
+    parts = [f"{len(report.enqueued)} enqueued"]
+    parts.append(f"{len(report.existing)} already enqueued earlier")
+    parts.append(f"{len(report.problems)} invalid (skipped)")
+    print(f"{report.total} entries: " + ", ".join(parts) + ".")
+    for entry, gen in report.enqueued:
+        print(f"  line {entry.line}: job {gen.job_id}")
+    return EXIT_JOB_FAILED if report.problems else EXIT_OK
+
+
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storyboard", metavar="ID", help="the storyboard the result belongs to")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--scene", metavar="ID", help="link the result to this scene")
+    group.add_argument("--character", metavar="ID", help="link the result to this character")
+
+
+def _add_common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", help="provider name (default: Google when configured, else local)")
+    p.add_argument("--model", help="model id (default: the provider's storyboard model)")
+    p.add_argument("--seed", type=int, help="seed (default: a random one, recorded)")
+    p.add_argument(
+        "--key", help="idempotency key: running the command again with it enqueues nothing new"
+    )
+    p.add_argument("--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})")
+
+
+def _add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-def]
+    img = enq_sub.add_parser("image", help="a storyboard image from a prompt (text-to-image)")
+    img.add_argument("prompt")
+    _add_target_options(img)
+    _add_common_options(img)
+    img.set_defaults(func=cmd_enqueue_image)
+
+    edit = enq_sub.add_parser(
+        "image-edit", help="edit an image with a prompt (image-to-image)"
+    )
+    edit.add_argument("prompt")
+    edit.add_argument(
+        "--source", metavar="PATH_OR_ASSET",
+        help="an image file or asset id (default: the scene's or character's current image)",
+    )  # fmt: skip
+    edit.add_argument("--strength", type=float, default=0.6, help="0 keeps the source, 1 redraws")
+    _add_target_options(edit)
+    _add_common_options(edit)
+    edit.set_defaults(func=cmd_enqueue_image_edit)
+
+    vid = enq_sub.add_parser("video", help="a video from a prompt, or from an image (--source)")
+    vid.add_argument("prompt")
+    vid.add_argument("--duration", default="8", help="seconds: 4, 6 or 8 (default 8)")
+    vid.add_argument("--aspect", default="16:9", help="16:9 or 9:16 (default 16:9)")
+    vid.add_argument("--resolution", default="720p", help="720p or 1080p (default 720p)")
+    vid.add_argument(
+        "--source", metavar="PATH_OR_ASSET", help="animate this image file or asset id"
+    )
+    vid.add_argument(
+        "--animate", action="store_true",
+        help="animate the current image of --scene / --character",
+    )  # fmt: skip
+    _add_target_options(vid)
+    _add_common_options(vid)
+    vid.set_defaults(func=cmd_enqueue_video)
+
+    bat = sub.add_parser("batch", help="enqueue many requests from a file")
+    bat_sub = bat.add_subparsers(dest="what", required=True)
+    images = bat_sub.add_parser(
+        "images",
+        help="storyboard images from a JSON list of prompt objects; exit 0 all enqueued, "
+        "1 some entries invalid (skipped), 2 the file is unusable",
+    )
+    images.add_argument("file", metavar="FILE.json")
+    images.add_argument("--storyboard", metavar="ID", help="for entries that name none")
+    images.add_argument("--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})")
+    images.set_defaults(func=cmd_batch_images)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studio", description="Image Studio command line")
     p.add_argument("-v", "--verbose", action="store_true", help="log each job")
@@ -105,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     noop = enq_sub.add_parser("noop", help="no-op jobs, to check that workers are alive")
     noop.add_argument("--count", type=int, default=1)
     noop.set_defaults(func=cmd_enqueue_noop)
+    _add_storyboard_commands(enq_sub, sub)
 
     pr = sub.add_parser("prune", help="delete finished jobs older than N days")
     pr.add_argument("--days", type=int, default=30)
@@ -122,7 +316,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except StudioError as err:
         print(f"error: {err.user_message}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_status(err)
+
+
+def exit_status(err: StudioError) -> int:
+    """The exit status for a domain error (documented in the README)."""
+    if isinstance(err, NotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(err, InProgress | LimitExceeded | Conflict):
+        return EXIT_BUSY
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":
