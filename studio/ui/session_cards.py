@@ -14,7 +14,7 @@ from studio.ui.media import thumbnail
 
 PER_PAGE = 12
 COLUMNS = 4
-SESSION_PAGE = "pages/session.py"
+SESSION_PAGE = "views/session.py"
 
 
 def render_session_cards(services: Services, owner_id: str) -> None:

@@ -44,3 +44,13 @@ def test_jobs_clear_confirm_dialog(studio_app, page) -> None:  # type: ignore[no
     assert row.status == "failed" and row.lease_token is None
     assert "Cleared by an editor" in (row.last_error or "")
     engine.dispose()
+
+
+def test_a_deep_link_as_first_request_runs_the_real_navigation(studio_app, page) -> None:  # type: ignore[no-untyped-def]
+    """The very first request of a fresh server is a bookmark to /jobs: the page must still run
+    under app.py (its navigation and start-up), not as a stray script of a pages/ folder."""
+    page.goto(f"{studio_app.url}/jobs")
+    page.get_by_role("heading", name="Jobs").wait_for()
+    sidebar = page.get_by_test_id("stSidebarNav")
+    sidebar.get_by_text("Storyboards").wait_for()
+    assert sidebar.get_by_text("app", exact=True).count() == 0

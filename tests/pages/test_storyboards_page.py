@@ -10,7 +10,7 @@ from studio.config import DEMO_OWNER
 from studio.services import Services
 from studio.worker import process_next
 
-PAGE = "pages/storyboards.py"
+PAGE = "views/storyboards.py"
 
 
 def texts(app: AppTest) -> str:

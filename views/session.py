@@ -24,7 +24,7 @@ session_id = st.query_params.get("session")
 if not session_id:
     st.title("Session")
     st.info("Open a session from Home, or start one with a prompt there.")
-    st.page_link("pages/home.py", label="Home", icon=":material/home:")
+    st.page_link("views/home.py", label="Home", icon=":material/home:")
     st.stop()
 
 try:
@@ -32,7 +32,7 @@ try:
 except StudioError as err:
     st.title("Session")
     st.error(err.user_message, icon=":material/error:")
-    st.page_link("pages/home.py", label="Back to Home", icon=":material/home:")
+    st.page_link("views/home.py", label="Back to Home", icon=":material/home:")
     st.stop()
 
 SELECTED = f"selected:{view.id}"
@@ -65,7 +65,7 @@ selected = view.pick(st.session_state.get(SELECTED))
 
 head, back = st.columns([5, 1], vertical_alignment="bottom")
 head.title(view.title)
-back.page_link("pages/home.py", label="All sessions", icon=":material/home:")
+back.page_link("views/home.py", label="All sessions", icon=":material/home:")
 
 render_live_status(services, owner, view, on_finished=select_new)
 
