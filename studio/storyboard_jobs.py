@@ -1,4 +1,4 @@
-"""The `storyboard_image` and `storyboard_video` jobs (DESIGN §4; requests in studio/storyboards.py).
+"""The `storyboard_image` and `storyboard_video` jobs (DESIGN §4; requests in studio/storyboards/).
 
 Stages: processing (load the request and its source image, mark it running) → generating (the
 provider call, with heartbeats from `keep_alive` so a minutes-long Veo operation never loses

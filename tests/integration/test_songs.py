@@ -1,4 +1,4 @@
-"""Song drafts (studio/songs.py) on both databases: splitting, tags, validation, the jobs a
+"""Song drafts (studio/songs/) on both databases: splitting, tags, validation, the jobs a
 draft enqueues, publishing, ownership, the songs table, and strict per-song ordering under
 four concurrent workers."""
 
@@ -16,6 +16,7 @@ from db.schema import Job, Song, SongGenerationVerseArtifact, SongVerse
 from studio import songs
 from studio.errors import Invalid, NotFound
 from studio.services import Services
+from studio.songs import create as song_create
 from studio.worker import process_next
 from tests.helpers.song_provider import ScriptedProvider, use_provider
 
@@ -152,14 +153,14 @@ def test_a_concurrent_duplicate_submission_returns_the_first_song(
 ) -> None:
     """Two submissions of one form racing: the loser's song is rolled back."""
     first = draft(services, "a\n\nb", idempotency_key="race")
-    real = songs._replay
+    real = song_create._replay
     calls = {"n": 0}
 
     def late_replay(db, owner_id, form_key):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         return None if calls["n"] == 1 else real(db, owner_id, form_key)
 
-    monkeypatch.setattr(songs, "_replay", late_replay)
+    monkeypatch.setattr(song_create, "_replay", late_replay)
     again = draft(services, "a\n\nb", idempotency_key="race")
     assert again.id == first.id and calls["n"] == 2
     assert count(services, Song) == 1 and count(services, SongVerse) == 2

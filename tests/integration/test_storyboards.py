@@ -1,4 +1,4 @@
-"""Storyboards (studio/storyboards.py) through the queue with the offline provider, on both
+"""Storyboards (studio/storyboards/) through the queue with the offline provider, on both
 databases: entities, the four modes, history, idempotency, validation, exclusivity."""
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""What every verse illustration job shares: its kind, the song's concurrency key, its label,
+the provider a new song uses, and the request shape (16:9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.providers.base import ImageRequest
+from studio.services import Services
+
+JOB_KIND = "verse_illustration"
+LABEL_TITLE_CHARS = 60
+
+# Illustrations are 16:9; the offline renderer draws them at this size.
+ILLUSTRATION_WIDTH, ILLUSTRATION_HEIGHT, ILLUSTRATION_ASPECT = 1024, 576, "16:9"
+OFFLINE_PROVIDER, OFFLINE_MODEL = "local", "sketch"
+
+
+def song_key(song_id: str) -> str:
+    """The concurrency key shared by the verse jobs of one song."""
+    return f"song:{song_id}"
+
+
+def verse_label(number: int, title: str) -> str:
+    short = title if len(title) <= LABEL_TITLE_CHARS else title[: LABEL_TITLE_CHARS - 1] + "…"
+    return f"Verse {number} · {short}"
+
+
+def choose_provider(services: Services) -> tuple[str, str]:
+    """(provider, model) for a song's new conversation: OpenRouter when its key is set,
+    otherwise the offline renderer."""
+    for status in services.providers:
+        if status.name == "openrouter" and status.available:
+            return "openrouter", services.settings.openrouter_model
+    return OFFLINE_PROVIDER, OFFLINE_MODEL
+
+
+def illustration_request(prompt: str, **kw: Any) -> ImageRequest:
+    """The request shape of every verse illustration (16:9)."""
+    return ImageRequest(
+        mode="text_to_image",
+        prompt=prompt,
+        width=ILLUSTRATION_WIDTH,
+        height=ILLUSTRATION_HEIGHT,
+        aspect_ratio=ILLUSTRATION_ASPECT,
+        **kw,
+    )

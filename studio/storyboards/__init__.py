@@ -1,0 +1,97 @@
+"""Storyboards: scenes and characters with images and videos (DESIGN §2, §7 "Storyboards"):
+params.py (limits, options, checks, models), ownership.py (loading for the owner), entities.py
+(storyboards, scenes and characters), limits.py (per hour and budget), requests.py (image, edit,
+video, animate), runs.py (the whole storyboard at once), views.py (reading).
+
+Every function takes the Services container and the acting `owner_id`, and checks ownership in
+the query itself: another owner's storyboard, entity or asset is reported exactly like a
+missing one.
+
+Four kinds of request, each one `StoryboardGeneration` row plus one queued job, written in one
+transaction after everything was validated (a rejected request stores nothing):
+- image: text-to-image (`storyboard_image` job);
+- edit: image-to-image from the entity's current image, or a given source image;
+- video: text-to-video (`storyboard_video` job), or image-to-video with a given source;
+- animate: the entity's current image into a video.
+Each request carries an idempotency key: the same key returns what the first request made.
+
+"Generate images for the whole storyboard" is exclusive work per storyboard: one
+`storyboard_image` job covering every entity; a second request while it is queued or running
+answers `InProgress` (with an offer to clear it), a running one without a heartbeat for
+STUDIO_STALE_JOB_SECONDS is cleared automatically (studio/queue.py `start_exclusive`).
+
+The jobs themselves live in studio/storyboard_jobs.py.
+"""
+
+from __future__ import annotations
+
+from studio.storyboards.entities import (
+    add_entity,
+    create_storyboard,
+    delete_entity,
+    rename_storyboard,
+    update_entity,
+)
+from studio.storyboards.ownership import ENTITY_NOT_FOUND, STORYBOARD_NOT_FOUND
+from studio.storyboards.params import (
+    ACTIVE,
+    ASPECT_RATIOS,
+    DEFAULT_STRENGTH,
+    DURATIONS,
+    GOOGLE_IMAGE_MODEL,
+    GOOGLE_VIDEO_MODEL,
+    IMAGE_JOB,
+    IMAGE_SHAPES,
+    KINDS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS,
+    MAX_SEED,
+    MAX_TITLE_CHARS,
+    MODE_LABELS,
+    RESOLUTIONS,
+    VIDEO_JOB,
+    ModelChoice,
+    VideoOptions,
+    model_choices,
+)
+from studio.storyboards.requests import (
+    Source,
+    new_idempotency_key,
+    request_animate,
+    request_edit,
+    request_image,
+    request_video,
+)
+from studio.storyboards.runs import (
+    clear_storyboard_job,
+    entity_prompt,
+    exclusive_key,
+    generate_storyboard_images,
+)
+from studio.storyboards.views import (
+    EntityView,
+    ExclusiveJob,
+    GenerationView,
+    StoryboardCard,
+    StoryboardView,
+    exclusive_job,
+    generation_statuses,
+    get_generation,
+    get_storyboard,
+    list_storyboards,
+    list_unfiled,
+    read_asset,
+)
+
+__all__ = [
+    "ACTIVE", "ASPECT_RATIOS", "DEFAULT_STRENGTH", "DURATIONS", "ENTITY_NOT_FOUND",
+    "GOOGLE_IMAGE_MODEL", "GOOGLE_VIDEO_MODEL", "IMAGE_JOB", "IMAGE_SHAPES", "KINDS",
+    "MAX_DESCRIPTION_CHARS", "MAX_NAME_CHARS", "MAX_SEED", "MAX_TITLE_CHARS", "MODE_LABELS",
+    "RESOLUTIONS", "STORYBOARD_NOT_FOUND", "VIDEO_JOB", "EntityView", "ExclusiveJob",
+    "GenerationView", "ModelChoice", "Source", "StoryboardCard", "StoryboardView", "VideoOptions",
+    "add_entity", "clear_storyboard_job", "create_storyboard", "delete_entity", "entity_prompt",
+    "exclusive_job", "exclusive_key", "generate_storyboard_images", "generation_statuses",
+    "get_generation", "get_storyboard", "list_storyboards", "list_unfiled", "model_choices",
+    "new_idempotency_key", "read_asset", "rename_storyboard", "request_animate", "request_edit",
+    "request_image", "request_video", "update_entity",
+]

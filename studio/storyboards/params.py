@@ -1,0 +1,214 @@
+"""The options and checks of a request, the limits of names and texts, and choosing the
+provider and model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from studio.errors import Invalid, NotFound
+from studio.providers.base import ModelInfo, Provider
+from studio.services import Services
+
+IMAGE_JOB = "storyboard_image"
+VIDEO_JOB = "storyboard_video"
+KINDS = ("scene", "character")
+ASPECT_RATIOS = ("16:9", "9:16")
+DURATIONS = (4, 6, 8)
+RESOLUTIONS = ("720p", "1080p")
+MAX_TITLE_CHARS = 200
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 4000
+MAX_SEED = 2**31 - 1
+DEFAULT_STRENGTH = 0.6
+ACTIVE = ("queued", "running")
+# Preferred models when Google is configured (the source system used these two).
+GOOGLE_IMAGE_MODEL = "gemini-2.5-flash-image"
+GOOGLE_VIDEO_MODEL = "veo-3.1-fast-generate-preview"
+# Image size per entity kind (None: work enqueued without an entity).
+IMAGE_SHAPES: dict[str | None, tuple[int, int, str]] = {
+    "scene": (1024, 576, "16:9"),
+    "character": (768, 1024, "3:4"),
+    None: (1024, 1024, "1:1"),
+}
+MODE_LABELS = {
+    "text_to_image": "image from text",
+    "image_to_image": "edited image",
+    "text_to_video": "video from text",
+    "image_to_video": "animated image",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Options and validation
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """Aspect ratio, duration (seconds) and resolution of a video request."""
+
+    aspect_ratio: str = "16:9"
+    duration_s: int = 8
+    resolution: str = "720p"
+
+    @classmethod
+    def parse(
+        cls, aspect_ratio: Any = "16:9", duration_s: Any = 8, resolution: Any = "720p"
+    ) -> VideoOptions:
+        """Validate values from a form, the command line or a JSON file ("8", "8s" and 8 are
+        the same duration); raises Invalid naming what is allowed."""
+        aspect = str(aspect_ratio).strip() if aspect_ratio is not None else "16:9"
+        if aspect not in ASPECT_RATIOS:
+            raise Invalid(f"Aspect ratio must be 16:9 or 9:16 (got {aspect_ratio!r}).")
+        duration = _parse_duration(duration_s)
+        res = str(resolution).strip().lower() if resolution is not None else "720p"
+        if res not in RESOLUTIONS:
+            raise Invalid(f"Resolution must be 720p or 1080p (got {resolution!r}).")
+        return cls(aspect, duration, res)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "aspect_ratio": self.aspect_ratio,
+            "duration_s": self.duration_s,
+            "resolution": self.resolution,
+        }
+
+
+def _parse_duration(value: Any) -> int:
+    allowed = ", ".join(str(d) for d in DURATIONS[:-1]) + f" or {DURATIONS[-1]}"
+    message = f"Duration must be {allowed} seconds (got {value!r})."
+    if value is None:
+        return 8
+    if isinstance(value, bool):
+        raise Invalid(message)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip().lower().removesuffix("s").strip()
+        if not text.isdigit():
+            raise Invalid(message)
+        value = int(text)
+    if not isinstance(value, int) or value not in DURATIONS:
+        raise Invalid(message)
+    return value
+
+
+def check_prompt(services: Services, prompt: str | None) -> str:
+    text = (prompt or "").strip()
+    if not text:
+        raise Invalid("Write a prompt first.")
+    limit = services.settings.max_prompt_chars
+    if len(text) > limit:
+        raise Invalid(f"The prompt is {len(text):,} characters; the limit is {limit:,}.")
+    return text
+
+
+def check_title(title: str | None) -> str:
+    text = " ".join((title or "").split())
+    if not text:
+        raise Invalid("Give the storyboard a title.")
+    if len(text) > MAX_TITLE_CHARS:
+        raise Invalid(f"The title is {len(text)} characters; the limit is {MAX_TITLE_CHARS}.")
+    return text
+
+
+def check_entity_text(kind: str, name: str | None, description: str | None) -> tuple[str, str]:
+    what = "scene" if kind == "scene" else "character"
+    clean = " ".join((name or "").split())
+    if not clean:
+        raise Invalid(f"Give the {what} a name.")
+    if len(clean) > MAX_NAME_CHARS:
+        raise Invalid(f"The name is {len(clean)} characters; the limit is {MAX_NAME_CHARS}.")
+    text = (description or "").strip()
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise Invalid(
+            f"The description is {len(text):,} characters; the limit is {MAX_DESCRIPTION_CHARS:,}."
+        )
+    return clean, text
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise Invalid(f"An entity is a scene or a character (got {kind!r}).")
+    return kind
+
+
+# ---------------------------------------------------------------------------------------------
+# Providers and models
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    provider: str
+    provider_label: str
+    model: ModelInfo
+
+    @property
+    def label(self) -> str:
+        return f"{self.model.label} ({self.provider_label})"
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.model.id}"
+
+
+def model_choices(services: Services, media: str, mode: str) -> list[ModelChoice]:
+    """Every switched-on model that makes `media` in `mode`, the default first."""
+    found = [
+        ModelChoice(status.name, status.label, info)
+        for status in services.providers
+        if status.available and status.provider is not None
+        for info in status.models
+        if info.kind == media and mode in info.modes
+    ]
+    preferred = GOOGLE_IMAGE_MODEL if media == "image" else GOOGLE_VIDEO_MODEL
+    default_provider = services.settings.default_provider
+
+    def rank(choice: ModelChoice) -> tuple[int, int]:
+        if choice.provider == "google":
+            return (0, 0 if choice.model.id == preferred else 1)
+        if choice.provider == default_provider:
+            return (1, 0)
+        return (2 if choice.provider == "local" else 3, 0)
+
+    return sorted(found, key=rank)
+
+
+def resolve_model(
+    services: Services, media: str, mode: str, provider: str | None, model: str | None
+) -> tuple[Provider, ModelInfo]:
+    """The provider and model to use: the given ones (checked), or the default for the mode."""
+    if provider is None and model is None:
+        choices = model_choices(services, media, mode)
+        if not choices:
+            raise Invalid(f"No switched-on provider can make a {MODE_LABELS[mode]}.")
+        provider, model = choices[0].provider, choices[0].model.id
+    if provider is None:
+        # A model alone: the provider that offers it.
+        owners = [c for c in model_choices(services, media, mode) if c.model.id == model]
+        if not owners:
+            raise Invalid(f"No switched-on provider offers the model {model!r} for this.")
+        provider = owners[0].provider
+    try:
+        impl = services.provider(provider)
+    except NotFound as exc:
+        raise Invalid(exc.user_message) from None
+    offered = [m for m in impl.models() if m.kind == media]
+    if model is None:
+        usable = [m for m in offered if mode in m.modes]
+        if not usable:
+            raise Invalid(f"{impl.label} cannot make a {MODE_LABELS[mode]}.")
+        preferred = GOOGLE_IMAGE_MODEL if media == "image" else GOOGLE_VIDEO_MODEL
+        info = next((m for m in usable if m.id == preferred), usable[0])
+        return impl, info
+    info = next((m for m in impl.models() if m.id == model), None)
+    if info is None:
+        choices = ", ".join(m.id for m in offered) or "none"
+        raise Invalid(f"{impl.label} has no model {model!r}; {media} models: {choices}.")
+    if info.kind != media:
+        raise Invalid(f"{info.label} makes {info.kind}s, not {media}s; choose another model.")
+    if mode not in info.modes:
+        raise Invalid(f"{info.label} cannot make a {MODE_LABELS[mode]}; choose another model.")
+    return impl, info
