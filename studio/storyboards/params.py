@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import Invalid, NotFound
+from studio.model_choices import ModelChoice
+from studio.model_choices import model_choices as priced_model_choices
 from studio.providers.base import ModelInfo, Provider
 from studio.services import Services
 
@@ -139,36 +141,16 @@ def check_kind(kind: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ModelChoice:
-    provider: str
-    provider_label: str
-    model: ModelInfo
-
-    @property
-    def label(self) -> str:
-        return f"{self.model.label} ({self.provider_label})"
-
-    @property
-    def key(self) -> str:
-        return f"{self.provider}/{self.model.id}"
-
-
 def model_choices(services: Services, media: str, mode: str) -> list[ModelChoice]:
-    """Every switched-on model that makes `media` in `mode`, the default first."""
-    found = [
-        ModelChoice(status.name, status.label, info)
-        for status in services.providers
-        if status.available and status.provider is not None
-        for info in status.models
-        if info.kind == media and mode in info.modes
-    ]
+    """Every switched-on model that makes `media` in `mode` (priced, as the pickers show them),
+    the storyboard default first: Google's when configured, then the studio's default."""
+    found, _ = priced_model_choices(services.providers, kind=media, mode=mode)
     preferred = GOOGLE_IMAGE_MODEL if media == "image" else GOOGLE_VIDEO_MODEL
     default_provider = services.settings.default_provider
 
     def rank(choice: ModelChoice) -> tuple[int, int]:
         if choice.provider == "google":
-            return (0, 0 if choice.model.id == preferred else 1)
+            return (0, 0 if choice.model == preferred else 1)
         if choice.provider == default_provider:
             return (1, 0)
         return (2 if choice.provider == "local" else 3, 0)
@@ -184,10 +166,10 @@ def resolve_model(
         choices = model_choices(services, media, mode)
         if not choices:
             raise Invalid(f"No switched-on provider can make a {MODE_LABELS[mode]}.")
-        provider, model = choices[0].provider, choices[0].model.id
+        provider, model = choices[0].provider, choices[0].model
     if provider is None:
         # A model alone: the provider that offers it.
-        owners = [c for c in model_choices(services, media, mode) if c.model.id == model]
+        owners = [c for c in model_choices(services, media, mode) if c.model == model]
         if not owners:
             raise Invalid(f"No switched-on provider offers the model {model!r} for this.")
         provider = owners[0].provider

@@ -100,7 +100,8 @@ def _model_select(services: Services, media: str, mode: str, key: str, label: st
         st.session_state[key] = choices[0].key
     picked = st.selectbox(
         label, list(by_key), key=key,
-        format_func=lambda k: f"{by_key[k].label} — {by_key[k].model.price_note or 'price unknown'}",
+        format_func=lambda k: by_key[k].title,
+        help="Estimated price of one 1024×1024 image, or of one second of video, before the call.",
     )  # fmt: skip
     return picked
 

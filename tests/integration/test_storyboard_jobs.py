@@ -65,10 +65,11 @@ def test_google_is_the_default_when_configured(
 ) -> None:
     services = google_services(tmp_path, db_url, engine, google_fake)
     [first, *_] = sb.model_choices(services, "image", "text_to_image")
-    assert (first.provider, first.model.id) == ("google", "gemini-2.5-flash-image")
+    assert (first.provider, first.model) == ("google", "gemini-2.5-flash-image")
     [first, *_] = sb.model_choices(services, "video", "image_to_video")
-    assert (first.provider, first.model.id) == ("google", "veo-3.1-fast-generate-preview")
+    assert (first.provider, first.model) == ("google", "veo-3.1-fast-generate-preview")
     assert any(c.provider == "local" for c in sb.model_choices(services, "video", "text_to_video"))
+    assert first.price.endswith("/ s") and first.estimate and first.estimate > 0
 
 
 def test_all_four_modes_with_google(
