@@ -14,10 +14,18 @@ still checks the key's state itself, so `held` is an optimisation, never the onl
 
 PostgreSQL claims with a MATERIALIZED CTE `… FOR UPDATE SKIP LOCKED` and uses the database
 clock; SQLite claims with one `UPDATE … RETURNING` inside the engine's BEGIN IMMEDIATE.
+
+The worker's hot path (claim, finish) runs statements built once per process, with the clock,
+the lease and the ids as bind parameters. A step that is a single statement runs in autocommit
+on PostgreSQL (the statement is its own transaction: one round trip, no BEGIN/COMMIT) and inside
+BEGIN IMMEDIATE on SQLite. A worker slot holds one connection for those steps (`connect`) and
+completes a job and claims its next one in a single step (`finish_and_claim`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import random
 import uuid
 from collections.abc import Iterator, Sequence
@@ -84,21 +92,184 @@ def _lit(column: sa.ColumnElement[Any], value: str | bool) -> sa.ColumnElement[b
     return column == sa.literal_column(f"'{value}'")
 
 
-def _row_to_claimed(row: sa.Row[Any]) -> ClaimedJob:
+# -- statements built once ------------------------------------------------------------------
+#
+# The claim and finish statements are built once per process (per database kind and `kinds`
+# filter) rather than per call: building a statement costs far more than running it. Their
+# variable parts are bind parameters: `worker_id` and `claim_token` for a claim, `job_id`,
+# `job_token`, `job_result` and `job_cost` for a finish, and the clock (see `JobQueue._clock`).
+
+_other = jobs.alias("other")  # another job of the same concurrency key
+_TIMESTAMP = jobs.c.created_at.type
+_CLAIM_ORDER = (jobs.c.priority, jobs.c.run_after, jobs.c.created_at)
+# A claim returns what its worker needs, not the whole row.
+_CLAIMED_FIELDS = tuple(f.name for f in dataclasses.fields(ClaimedJob))
+_CLAIMED_COLUMNS = tuple(jobs.c[name] for name in _CLAIMED_FIELDS)
+_CLEAR_LEASE: dict[str, Any] = {"lease_token": None, "lease_owner": None, "lease_expires_at": None}
+
+
+def _claimed(row: sa.Row[Any] | None) -> ClaimedJob | None:
+    if row is None or row.id is None:
+        return None
     m = row._mapping
-    return ClaimedJob(
-        id=m["id"],
-        kind=m["kind"],
-        payload=m["payload"] or {},
-        attempts=m["attempts"],
-        max_attempts=m["max_attempts"],
-        lease_token=m["lease_token"],
-        lease_owner=m["lease_owner"],
-        owner_id=m["owner_id"],
-        concurrency_key=m["concurrency_key"],
-        sequence=m["sequence"],
-        label=m["label"],
-        stage=m["stage"],
+    return ClaimedJob(**{name: m[name] for name in _CLAIMED_FIELDS})
+
+
+def _kinds_key(kinds: Sequence[str] | None) -> tuple[str, ...] | None:
+    return tuple(sorted(set(kinds))) if kinds else None
+
+
+def _finish_params(
+    job: ClaimedJob, result: dict[str, Any] | None, cost_actual: float | None
+) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "job_token": job.lease_token,
+        "job_result": result,
+        "job_cost": cost_actual,
+    }
+
+
+def _check_held(row: sa.Row[Any] | None, job: ClaimedJob) -> None:
+    """A lease-checked update matched no row: the job is no longer `job`'s worker's."""
+    if row is None:
+        raise LeaseLost(job.id)
+
+
+def _now_param(postgres: bool) -> sa.ColumnElement[datetime]:
+    """`now` in a prebuilt statement: the database clock on PostgreSQL, the `now` parameter
+    (the app's UTC clock) on SQLite."""
+    return sa.func.now() if postgres else sa.bindparam("now", type_=_TIMESTAMP)
+
+
+def _lease_end_param(postgres: bool) -> sa.ColumnElement[datetime]:
+    """When a lease taken now ends: now() + the `lease` interval on PostgreSQL, the `lease_end`
+    parameter on SQLite."""
+    if postgres:
+        return sa.func.now() + sa.bindparam("lease", type_=sa.Interval())
+    return sa.bindparam("lease_end", type_=_TIMESTAMP)
+
+
+def _claimable(
+    now: sa.ColumnElement[datetime], kinds: tuple[str, ...] | None
+) -> sa.ColumnElement[bool]:
+    """Pending, not held, due, of one of `kinds`, and, when keyed, the head of an idle key: no
+    job of its key is running and no earlier one is pending (or failed, for an ordered key)."""
+    no_running = ~sa.exists().where(
+        _other.c.concurrency_key == jobs.c.concurrency_key, _lit(_other.c.status, "running")
+    )
+    earlier = sa.or_(
+        _other.c.sequence < jobs.c.sequence,
+        sa.and_(_other.c.sequence == jobs.c.sequence, _other.c.created_at < jobs.c.created_at),
+    )
+    earlier_open = sa.or_(
+        _lit(_other.c.status, "pending"),
+        sa.and_(_lit(_other.c.status, "failed"), _lit(_other.c.ordered, True)),
+    )
+    none_before = ~sa.exists().where(
+        _other.c.concurrency_key == jobs.c.concurrency_key, earlier_open, earlier
+    )
+    cond = sa.and_(
+        _lit(jobs.c.status, "pending"),
+        _lit(jobs.c.held, False),
+        jobs.c.run_after <= now,
+        sa.or_(jobs.c.concurrency_key.is_(None), sa.and_(no_running, none_before)),
+    )
+    if kinds:
+        cond = sa.and_(cond, jobs.c.kind.in_(kinds))
+    return cond
+
+
+def _claim_update(
+    postgres: bool, kinds: tuple[str, ...] | None, *also: sa.ColumnElement[bool]
+) -> sa.Update:
+    """Take the next claimable job (and `also` holds) under the lease (`worker_id`,
+    `claim_token`), counting an attempt."""
+    now = _now_param(postgres)
+    pick = (
+        sa.select(jobs.c.id)
+        .where(_claimable(now, kinds), *also)
+        .order_by(*_CLAIM_ORDER)
+        # A literal LIMIT: with a parameter there, PostgreSQL's generic plan for the prepared
+        # claim looks dearer than a custom one, so it would plan every execution anew.
+        .limit(sa.literal_column("1"))
+    )
+    if postgres:
+        next_job = (
+            pick.with_for_update(skip_locked=True).cte("next_job").prefix_with("MATERIALIZED")
+        )
+        target = jobs.c.id == next_job.c.id
+    else:
+        target = jobs.c.id == pick.scalar_subquery()
+    return (
+        jobs.update()
+        .where(target)
+        .values(
+            status="running",
+            stage="processing",
+            attempts=jobs.c.attempts + 1,
+            lease_owner=sa.bindparam("worker_id"),
+            lease_token=sa.bindparam("claim_token"),
+            lease_expires_at=_lease_end_param(postgres),
+            heartbeat_at=now,
+            started_at=now,
+            cancel_requested=False,
+        )
+        .returning(*_CLAIMED_COLUMNS)
+    )
+
+
+def _finish_update(postgres: bool) -> sa.Update:
+    """Complete job `job_id` while lease `job_token` still holds it; returns its id if it did."""
+    return (
+        jobs.update()
+        .where(
+            jobs.c.id == sa.bindparam("job_id"),
+            jobs.c.lease_token == sa.bindparam("job_token"),
+            _lit(jobs.c.status, "running"),
+        )
+        .values(
+            status="completed",
+            stage="completed",
+            completed_at=_now_param(postgres),
+            result=sa.bindparam("job_result", type_=jobs.c.result.type),
+            cost_actual=sa.bindparam("job_cost", type_=jobs.c.cost_actual.type),
+            last_error=None,
+            error_class=None,
+            **_CLEAR_LEASE,
+        )
+        .returning(jobs.c.id)
+    )
+
+
+@functools.cache
+def _claim_statement(postgres: bool, kinds: tuple[str, ...] | None) -> sa.Update:
+    return _claim_update(postgres, kinds)
+
+
+@functools.cache
+def _finish_statement(postgres: bool) -> sa.Update:
+    return _finish_update(postgres)
+
+
+@functools.cache
+def _finish_and_claim_statement(kinds: tuple[str, ...] | None) -> sa.Select[Any]:
+    """PostgreSQL: finish one unkeyed job and claim the next in one statement.
+
+        WITH done AS (UPDATE … finish … RETURNING id),
+             next_job AS MATERIALIZED (SELECT id … WHERE claimable AND EXISTS (SELECT FROM done)
+                                       … LIMIT 1 FOR UPDATE SKIP LOCKED),
+             claimed AS (UPDATE … claim … FROM next_job RETURNING …)
+        SELECT finished, claimed.* FROM (SELECT count(*) AS finished FROM done) LEFT JOIN claimed
+
+    The claim waits on nothing the finish did (all parts see one snapshot, in which the finished
+    job is still running), and claims only when the finish succeeded: `finished` = 0 means the
+    lease was lost and nothing changed."""
+    done = _finish_update(True).cte("done")
+    claimed = _claim_update(True, kinds, sa.exists(done.select())).cte("claimed")
+    finished = sa.select(sa.func.count().label("finished")).select_from(done).subquery("finished")
+    return sa.select(finished.c.finished, *claimed.c).select_from(
+        finished.outerjoin(claimed, sa.true())
     )
 
 
@@ -181,6 +352,35 @@ class JobQueue:
         else:
             with self.engine.begin() as conn:
                 yield conn
+
+    def connect(self) -> Connection:
+        """A connection for one worker slot to hold and pass as `conn` to `claim`, `finish` and
+        `finish_and_claim`, so its steps skip the pool checkout (and pre-ping). On PostgreSQL it
+        is in autocommit mode. Use it from one thread at a time; close it when the slot stops."""
+        conn = self.engine.connect()
+        if self.is_pg:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
+    @contextmanager
+    def _step(self, conn: Connection | None) -> Iterator[Connection]:
+        """One atomic step on `conn` (or on a connection of its own). SQLite: a BEGIN IMMEDIATE
+        transaction. PostgreSQL: autocommit, so a step must be a single statement there; it is
+        its own transaction and costs one round trip, with no BEGIN or COMMIT."""
+        if conn is None:
+            with self.connect() as own, own.begin():
+                yield own
+        else:
+            with conn.begin():
+                yield conn
+
+    def _clock(self, lease_seconds: float = 0.0) -> dict[str, Any]:
+        """Values for the clock parameters of the prebuilt statements (`_now_param`,
+        `_lease_end_param`): only the lease length on PostgreSQL, whose clock is now()."""
+        if self.is_pg:
+            return {"lease": timedelta(seconds=lease_seconds)}
+        now = utcnow()
+        return {"now": now, "lease_end": now + timedelta(seconds=lease_seconds)}
 
     def _now(self) -> sa.ColumnElement[datetime]:
         """The database clock on PostgreSQL; the app's UTC clock on SQLite (one machine)."""
@@ -333,85 +533,45 @@ class JobQueue:
 
     # -- claim ----------------------------------------------------------------------------
 
-    def _claimable(self, kinds: Sequence[str] | None) -> sa.ColumnElement[bool]:
-        other = jobs.alias("other")
-        no_running = ~sa.exists().where(
-            other.c.concurrency_key == jobs.c.concurrency_key, _lit(other.c.status, "running")
-        )
-        earlier = sa.or_(
-            other.c.sequence < jobs.c.sequence,
-            sa.and_(other.c.sequence == jobs.c.sequence, other.c.created_at < jobs.c.created_at),
-        )
-        earlier_open = sa.or_(
-            _lit(other.c.status, "pending"),
-            sa.and_(_lit(other.c.status, "failed"), _lit(other.c.ordered, True)),
-        )
-        none_before = ~sa.exists().where(
-            other.c.concurrency_key == jobs.c.concurrency_key, earlier_open, earlier
-        )
-        cond = sa.and_(
-            _lit(jobs.c.status, "pending"),
-            _lit(jobs.c.held, False),
-            jobs.c.run_after <= self._now(),
-            sa.or_(jobs.c.concurrency_key.is_(None), sa.and_(no_running, none_before)),
-        )
-        if kinds:
-            cond = sa.and_(cond, jobs.c.kind.in_(list(kinds)))
-        return cond
-
     def claim(
-        self, worker_id: str, *, kinds: Sequence[str] | None = None, lease_seconds: int | None = None
+        self,
+        worker_id: str,
+        *,
+        kinds: Sequence[str] | None = None,
+        lease_seconds: int | None = None,
+        conn: Connection | None = None,
     ) -> ClaimedJob | None:
-        """Take the next claimable job under a fresh lease, or None when there is none."""
-        lease = lease_seconds or self.lease_seconds
-        token = str(uuid.uuid4())
-        order = (jobs.c.priority, jobs.c.run_after, jobs.c.created_at)
-        values = {
-            "status": "running",
-            "stage": "processing",
-            "attempts": jobs.c.attempts + 1,
-            "lease_owner": worker_id,
-            "lease_token": token,
-            "lease_expires_at": self._in(lease),
-            "heartbeat_at": self._now(),
-            "started_at": self._now(),
-            "cancel_requested": False,
-        }
+        """Take the next claimable job under a fresh lease, or None when there is none.
+        `conn`: the connection a worker slot holds (see `connect`)."""
         for _ in range(3):
             try:
-                with self.engine.begin() as conn:
-                    if self.is_pg:
-                        pick = (
-                            sa.select(jobs.c.id)
-                            .where(self._claimable(kinds))
-                            .order_by(*order)
-                            .limit(1)
-                            .with_for_update(skip_locked=True)
-                            .cte("next_job")
-                            .prefix_with("MATERIALIZED")
-                        )
-                        stmt = (
-                            jobs.update()
-                            .where(jobs.c.id == pick.c.id)
-                            .values(**values)
-                            .returning(*jobs.c)
-                        )
-                    else:
-                        pick = (
-                            sa.select(jobs.c.id)
-                            .where(self._claimable(kinds))
-                            .order_by(*order)
-                            .limit(1)
-                            .scalar_subquery()
-                        )
-                        stmt = jobs.update().where(jobs.c.id == pick).values(**values).returning(*jobs.c)
-                    row = conn.execute(stmt).first()
-                    return _row_to_claimed(row) if row is not None else None
+                with self._step(conn) as step:
+                    return self._claim_in(step, worker_id, kinds, lease_seconds)
             except sa.exc.IntegrityError:
                 # Two workers took different jobs of one key at once: the unique index on
                 # running keys let one win. This one claimed nothing; look again.
                 continue
         return None
+
+    def _claim_in(
+        self,
+        step: Connection,
+        worker_id: str,
+        kinds: Sequence[str] | None = None,
+        lease_seconds: int | None = None,
+    ) -> ClaimedJob | None:
+        row = step.execute(
+            _claim_statement(self.is_pg, _kinds_key(kinds)),
+            self._claim_params(worker_id, lease_seconds),
+        ).first()
+        return _claimed(row)
+
+    def _claim_params(self, worker_id: str, lease_seconds: int | None) -> dict[str, Any]:
+        return {
+            "worker_id": worker_id,
+            "claim_token": str(uuid.uuid4()),
+            **self._clock(lease_seconds or self.lease_seconds),
+        }
 
     # -- while running --------------------------------------------------------------------
 
@@ -450,8 +610,6 @@ class JobQueue:
     def _settle(self, tx: Executor, job: ClaimedJob, values: dict[str, Any]) -> sa.Row[Any]:
         return self._update_held(tx, job, values, jobs.c.status, jobs.c.concurrency_key)
 
-    _CLEAR_LEASE: dict[str, Any] = {"lease_token": None, "lease_owner": None, "lease_expires_at": None}
-
     def finish(
         self,
         job: ClaimedJob,
@@ -459,25 +617,57 @@ class JobQueue:
         result: dict[str, Any] | None = None,
         cost_actual: float | None = None,
         db: Executor | None = None,
+        conn: Connection | None = None,
     ) -> None:
         """Mark the job completed. Pass the handler's session as `db` so its outputs commit
-        together with the completion, or not at all when the lease was lost."""
+        together with the completion, or not at all when the lease was lost. `conn`: the
+        connection a worker slot holds (see `connect`), used when `db` is not given."""
+        params = {**_finish_params(job, result, cost_actual), **self._clock()}
+        if db is None and job.concurrency_key is None:
+            # No later job of a key to hand on to: the completion is one statement.
+            with self._step(conn) as step:
+                _check_held(step.execute(_finish_statement(self.is_pg), params).first(), job)
+            return
         with self._tx(db) as tx:
-            row = self._settle(
-                tx,
-                job,
-                {
-                    "status": "completed",
-                    "stage": "completed",
-                    "completed_at": self._now(),
-                    "result": result,
-                    "cost_actual": cost_actual,
-                    "last_error": None,
-                    "error_class": None,
-                    **self._CLEAR_LEASE,
-                },
-            )
-            self._release_head(tx, row.concurrency_key)
+            _check_held(tx.execute(_finish_statement(self.is_pg), params).first(), job)
+            self._release_head(tx, job.concurrency_key)
+
+    def finish_and_claim(
+        self,
+        job: ClaimedJob,
+        worker_id: str,
+        *,
+        result: dict[str, Any] | None = None,
+        cost_actual: float | None = None,
+        kinds: Sequence[str] | None = None,
+        conn: Connection | None = None,
+    ) -> ClaimedJob | None:
+        """Complete `job` and claim the next job for `worker_id` (what `finish` and `claim`
+        do), as one step where the database allows: a worker slot between two jobs.
+
+        PostgreSQL: one statement when `job` has no concurrency key, else the two steps apart.
+        SQLite: one transaction. Raises LeaseLost, having claimed nothing, when `job` is no
+        longer this worker's."""
+        if not self.is_pg:
+            with self._step(conn) as step:  # one BEGIN IMMEDIATE transaction
+                self.finish(job, result=result, cost_actual=cost_actual, db=step)
+                return self._claim_in(step, worker_id, kinds)
+        if job.concurrency_key is None:
+            params = {
+                **_finish_params(job, result, cost_actual),
+                **self._claim_params(worker_id, None),
+            }
+            try:
+                with self._step(conn) as step:
+                    row = step.execute(_finish_and_claim_statement(_kinds_key(kinds)), params).one()
+            except sa.exc.IntegrityError:
+                pass  # the claim met another on one key, and nothing was written: do it in two
+            else:
+                if not row.finished:
+                    raise LeaseLost(job.id)
+                return _claimed(row)
+        self.finish(job, result=result, cost_actual=cost_actual, conn=conn)
+        return self.claim(worker_id, kinds=kinds, conn=conn)
 
     def mark_canceled(self, job: ClaimedJob, *, db: Executor | None = None) -> None:
         """The worker saw a cancel request at a stage boundary and discarded its work."""
@@ -489,7 +679,7 @@ class JobQueue:
                     "status": "canceled",
                     "completed_at": self._now(),
                     "last_error": "Canceled while running; the result was discarded.",
-                    **self._CLEAR_LEASE,
+                    **_CLEAR_LEASE,
                 },
             )
             self._release_head(tx, row.concurrency_key)
@@ -517,7 +707,7 @@ class JobQueue:
                 "error_class": error_class,
                 "last_error": message[:4000],
                 "failure_stage": stage or current.stage,
-                **self._CLEAR_LEASE,
+                **_CLEAR_LEASE,
             }
             retry_in: float | None = None
             if error_class == "rate_limit" and current.rate_limit_waits < MAX_RATE_LIMIT_WAITS:
@@ -616,7 +806,7 @@ class JobQueue:
                     error_class="unknown",
                     last_error=message,
                     completed_at=self._now(),
-                    **self._CLEAR_LEASE,
+                    **_CLEAR_LEASE,
                 )
                 .returning(jobs.c.concurrency_key, jobs.c.ordered)
             ).first()
@@ -639,7 +829,7 @@ class JobQueue:
                 values: dict[str, Any] = {
                     "error_class": "temporary",
                     "failure_stage": jobs.c.stage,
-                    **self._CLEAR_LEASE,
+                    **_CLEAR_LEASE,
                 }
                 if out_of_attempts:
                     values.update(

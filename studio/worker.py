@@ -1,12 +1,15 @@
 """Workers (DESIGN §4): claim one job, run its handler through its stages, record the result.
 
-Three callers share `process_next`: the Jobs page's "Process next job" button, `studio worker`
-/ `studio dispatch`, and the embedded worker thread of the local demo.
+`process_next` claims and runs one job: the Jobs page's "Process next job" button and `studio
+dispatch` call it. `studio worker` and the embedded worker thread of the local demo run a
+`WorkerLoop`, whose slots do the same in a loop, each on a connection it holds, completing one
+job and claiming the next in one step.
 
 A handler is registered per job kind. It receives a `JobContext`, moves through stages with
 `ctx.stage("generating")` (each a heartbeat and a cancellation check) and calls
 `ctx.complete(db=…)` inside the transaction that writes its outputs, so outputs and completion
-commit together. A handler that returns without completing is completed for it.
+commit together. A handler that returns without completing is completed for it; in a
+`WorkerLoop` slot that completion also claims the slot's next job (`JobQueue.finish_and_claim`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
 
 from studio.errors import StudioError
 from studio.providers.base import ProviderError
@@ -156,10 +161,60 @@ def _settle_failure(services: Services, kind: JobKind | None, job: ClaimedJob, s
             log.exception("on_settled hook failed for job %s", job.id)
 
 
+class WorkerSlot:
+    """One in-flight slot of a `WorkerLoop`, between its jobs: the connection it holds for its
+    claims and finishes (no pool checkout per step), and the job it claimed in the same step
+    that completed the previous one. Used by the slot's own thread only."""
+
+    def __init__(self, queue: JobQueue, worker_id: str, stop: threading.Event) -> None:
+        self.queue = queue
+        self.worker_id = worker_id
+        self.stop = stop
+        self.next_job: ClaimedJob | None = None
+        self._conn: Connection | None = None
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.queue.connect()
+        return self._conn
+
+    def claim(self) -> ClaimedJob | None:
+        """The job claimed ahead, if any, else a fresh claim."""
+        job, self.next_job = self.next_job, None
+        return job or self.queue.claim(self.worker_id, conn=self.conn)
+
+    def finish(self, job: ClaimedJob, result: dict[str, Any] | None) -> None:
+        """Complete `job` and, unless the worker is stopping, claim the next one with it."""
+        if self.stop.is_set():
+            self.queue.finish(job, result=result, conn=self.conn)
+        else:
+            self.next_job = self.queue.finish_and_claim(
+                job, self.worker_id, result=result, conn=self.conn
+            )
+
+    def reset(self) -> None:
+        """Drop the held connection (after a database error); the next step opens a new one."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # already broken: nothing more to release
+                log.debug("closing a worker slot's connection failed", exc_info=True)
+            self._conn = None
+
+
 def run_claimed(
-    services: Services, queue: JobQueue, job: ClaimedJob, on_stage: StageCallback | None = None
+    services: Services,
+    queue: JobQueue,
+    job: ClaimedJob,
+    on_stage: StageCallback | None = None,
+    *,
+    slot: WorkerSlot | None = None,
 ) -> JobOutcome:
-    """Run one claimed job to an outcome. Never raises for the job's own errors."""
+    """Run one claimed job to an outcome. Never raises for the job's own errors.
+
+    With `slot`, a handler that returns without completing is completed through the slot,
+    which claims its next job in the same step."""
     _load_handlers()
     kind = JOB_KINDS.get(job.kind)
     ctx = JobContext(services, queue, job, on_stage)
@@ -179,7 +234,9 @@ def run_claimed(
     started = time.monotonic()
     try:
         result = kind.run(ctx)
-        if not ctx.completed:
+        if not ctx.completed and slot is not None:
+            slot.finish(job, result)  # and claims the slot's next job
+        elif not ctx.completed:
             queue.finish(job, result=result)
     except JobCanceled:
         try:
@@ -244,17 +301,27 @@ class WorkerLoop:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _slot(self, index: int) -> None:
-        slot_id = f"{self.worker_id}/{index}"
+        slot = WorkerSlot(self.services.queue, f"{self.worker_id}/{index}", self.stop)
+        try:
+            self._work(index, slot)
+        finally:
+            slot.reset()
+
+    def _work(self, index: int, slot: WorkerSlot) -> None:
+        queue = self.services.queue
         sleep = self.idle_sleep
         last_reap = 0.0
-        while not self.stop.is_set():
-            reap = index == 0 and time.monotonic() - last_reap >= self.reap_every
-            if reap:
-                last_reap = time.monotonic()
+        # A job claimed ahead is run even when stopping: it is this slot's until it finishes.
+        while not self.stop.is_set() or slot.next_job is not None:
             try:
-                outcome = process_next(self.services, slot_id, reap=reap)
+                if index == 0 and time.monotonic() - last_reap >= self.reap_every:
+                    last_reap = time.monotonic()
+                    queue.reap()
+                job = slot.claim()
+                outcome = None if job is None else run_claimed(self.services, queue, job, slot=slot)
             except Exception:  # database down for a moment: log, wait, try again
-                log.exception("worker slot %s could not process a job", slot_id)
+                log.exception("worker slot %s could not process a job", slot.worker_id)
+                slot.reset()
                 outcome = None
                 if self.once:
                     return
@@ -267,7 +334,7 @@ class WorkerLoop:
             sleep = self.idle_sleep
             with self._lock:
                 self.processed += 1
-            log.info("%s %s %s: %s", slot_id, outcome.kind, outcome.status, outcome.message)
+            log.info("%s %s %s: %s", slot.worker_id, outcome.kind, outcome.status, outcome.message)
 
     def run(self) -> int:
         """Run until stopped (or, with `once`, until the queue has nothing claimable)."""

@@ -3,7 +3,8 @@
 Runs `studio.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra job kind, `ledger`,
 whose handler writes a row into `test_ledger` (UNIQUE(job_id, attempt)) in the same transaction
 that completes the job. Payload options: `sleep` seconds before finishing (to be killed or
-paused mid-job). Usage: python -m tests.helpers.ledger_worker WORKER_ID CONCURRENCY [--forever]
+paused mid-job). Prints `READY <id>` when it starts polling, `DONE <id> <jobs>` when it stops.
+Usage: python -m tests.helpers.ledger_worker WORKER_ID CONCURRENCY [--forever]
 """
 
 from __future__ import annotations
@@ -52,10 +53,15 @@ def _run(ctx: JobContext) -> None:
         ctx.complete(db=conn)
 
 
+def register_ledger_kind() -> None:
+    """Teach this process's workers the `ledger` kind (also used by in-process workers)."""
+    register(JobKind("ledger", _run))
+
+
 def main() -> None:
     worker_id, concurrency = sys.argv[1], int(sys.argv[2])
     forever = "--forever" in sys.argv
-    register(JobKind("ledger", _run))
+    register_ledger_kind()
     services = Services.build(Settings(), migrate=False)
     loop = WorkerLoop(
         services, concurrency=concurrency, worker_id=worker_id, once=not forever,
@@ -64,6 +70,7 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
+    print(f"READY {worker_id}", flush=True)
     n = loop.run()
     print(f"DONE {worker_id} {n}", flush=True)
 

@@ -305,3 +305,94 @@ def test_thousands_blocked_behind_one_key_do_not_hide_other_work(queue: JobQueue
     with engine.connect() as conn:
         held = conn.execute(sa.select(sa.func.count()).where(Job.held.is_(True))).scalar()
     assert held == 299
+
+
+# -- the worker slot's steps: a held connection, finish and claim together ----------------------
+
+
+def test_finish_and_claim_completes_one_and_claims_the_next(queue: JobQueue) -> None:
+    a = queue.enqueue("noop", label="a")
+    b = queue.enqueue("noop", label="b")
+    first = queue.claim("w")
+    nxt = queue.finish_and_claim(first, "w", result={"n": 1}, cost_actual=0.5)
+    assert first.id == a.id and nxt is not None and nxt.id == b.id
+    done = queue.get(a.id)
+    assert done.status == "completed" and done.result == {"n": 1} and done.cost_actual == 0.5
+    assert done.lease_token is None
+    running = queue.get(b.id)
+    assert running.status == "running" and running.lease_owner == "w" and running.attempts == 1
+    assert running.lease_token == nxt.lease_token and nxt.stage == "processing"
+    assert queue.finish_and_claim(nxt, "w") is None
+    assert queue.get(b.id).status == "completed"
+
+
+def test_finish_and_claim_with_a_lost_lease_changes_nothing(
+    queue: JobQueue, engine: sa.Engine
+) -> None:
+    queue.enqueue("noop")
+    stale = queue.claim("w1")
+    _age(engine, stale.id, lease_expires_at=utcnow() - timedelta(seconds=1))
+    queue.reap()
+    again = queue.claim("w2")
+    assert again.id == stale.id
+    other = queue.enqueue("noop")
+    with pytest.raises(LeaseLost):
+        queue.finish_and_claim(stale, "w1")
+    assert queue.get(other.id).status == "pending", "a worker that lost its lease claims nothing"
+    assert queue.get(stale.id).lease_token == again.lease_token
+
+
+def test_finish_and_claim_hands_a_key_on_in_order(queue: JobQueue) -> None:
+    v1 = queue.enqueue("verse", concurrency_key="song", ordered=True, sequence=1)
+    v2 = queue.enqueue("verse", concurrency_key="song", ordered=True, sequence=2)
+    v3 = queue.enqueue("verse", concurrency_key="song", ordered=True, sequence=3)
+    job = queue.claim("w")
+    order = [job.id]
+    while (job := queue.finish_and_claim(job, "w")) is not None:
+        order.append(job.id)
+    assert order == [v1.id, v2.id, v3.id]
+
+
+def test_finish_and_claim_respects_kinds(queue: JobQueue) -> None:
+    queue.enqueue("a")
+    a = queue.claim("w", kinds=["a"])
+    queue.enqueue("b")
+    wanted = queue.enqueue("a")
+    assert queue.finish_and_claim(a, "w", kinds=["a"]).id == wanted.id
+
+
+def test_a_held_connection_serves_many_steps(queue: JobQueue, engine: sa.Engine) -> None:
+    for i in range(3):
+        queue.enqueue("noop", label=str(i))
+    keyed = queue.enqueue("verse", concurrency_key="k", ordered=True, sequence=1)
+    with queue.connect() as conn:
+        done = []
+        while (job := queue.claim("w", conn=conn)) is not None:
+            queue.finish(job, conn=conn)
+            done.append(job)
+        assert keyed.id in {j.id for j in done} and len(done) == 4
+        with pytest.raises(LeaseLost):  # a failed step leaves the connection usable
+            queue.finish(done[0], conn=conn)
+        late = queue.enqueue("noop")
+        assert queue.claim("w", conn=conn).id == late.id
+    with engine.connect() as conn:
+        statuses = conn.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status)).all()
+    assert dict(statuses) == {"completed": 4, "running": 1}
+
+
+def test_finish_and_claim_falls_back_to_two_steps(
+    queue: JobQueue, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: when the one-statement step meets a concurrent claim on a key (a unique
+    violation), nothing was written, and it finishes and claims in two steps instead."""
+    if not queue.is_pg:
+        pytest.skip("the one-statement step is PostgreSQL's")
+    import studio.queue as queue_module
+
+    a = queue.enqueue("noop")
+    b = queue.enqueue("noop")
+    collides = sa.text("INSERT INTO jobs (id) VALUES (NULL)")  # any integrity error will do
+    monkeypatch.setattr(queue_module, "_finish_and_claim_statement", lambda kinds: collides)
+    first = queue.claim("w")
+    assert queue.finish_and_claim(first, "w").id == b.id
+    assert queue.get(a.id).status == "completed"

@@ -7,7 +7,7 @@ import time
 
 from studio.providers.base import ProviderError
 from studio.services import Services
-from studio.worker import JOB_KINDS, JobContext, JobKind, process_next, register
+from studio.worker import JOB_KINDS, JobContext, JobKind, WorkerLoop, process_next, register
 
 
 def _kind(name: str, run, on_settled=None) -> None:  # type: ignore[no-untyped-def]
@@ -117,3 +117,28 @@ def test_unknown_kind_fails_with_clear_message(services: Services) -> None:
     assert "nobody_knows" not in JOB_KINDS
     assert process_next(services, "w").status == "failed"
     assert "No worker knows" in services.queue.get(job.id).last_error
+
+
+def test_worker_loop_completes_and_claims_in_one_step(services: Services) -> None:
+    _kind("t_chain", lambda ctx: {"job": ctx.job.label})
+    jobs = [services.queue.enqueue("t_chain", label=str(i)) for i in range(5)]
+    verse = services.queue.enqueue("t_chain", label="v", concurrency_key="s", ordered=True)
+    loop = WorkerLoop(services, concurrency=2, once=True, idle_sleep=0.01)
+    assert loop.run() == 6
+    for job in [*jobs, verse]:
+        row = services.queue.get(job.id)
+        assert row.status == "completed" and row.result == {"job": job.label} and row.attempts == 1
+    assert services.engine.pool.checkedout() == 0, "the slots gave their connections back"
+
+
+def test_stopping_worker_finishes_its_job_and_claims_no_other(services: Services) -> None:
+    loop = WorkerLoop(services, concurrency=1, idle_sleep=0.01)
+
+    def run(ctx: JobContext) -> None:
+        loop.stop.set()  # SIGTERM arrives while the job runs
+
+    _kind("t_stop", run)
+    first, *rest = [services.queue.enqueue("t_stop") for _ in range(3)]
+    assert loop.run() == 1
+    assert services.queue.get(first.id).status == "completed"
+    assert [services.queue.get(j.id).status for j in rest] == ["pending", "pending"]

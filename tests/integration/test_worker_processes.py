@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -183,3 +185,124 @@ def test_paused_worker_late_finish_is_rejected(db_url: str, engine: sa.Engine, t
     assert [r.worker.split("/")[0] for r in ledger] == ["rescuer"], "the late finish wrote nothing"
     assert "no longer held" in out
     assert JobQueue(engine).get(job.id).status == "completed"
+
+
+class _Output:
+    """Collects a worker process's output as it comes (so its pipe never fills up)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if line.startswith("READY"):
+                self.ready.set()
+
+    def stop(self, timeout: float = 60) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        return "".join(self.lines)
+
+
+class _Problems(logging.Handler):
+    """Every warning or error logged in this process, formatted with its traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(self.format(record))
+
+
+def test_sqlite_app_embedded_worker_and_two_worker_processes(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The local setup of the issue on one SQLite file: the app enqueueing and reading the job
+    list, its embedded worker thread, and two worker processes. No "database is locked"
+    anywhere, and every job completed exactly once, at its first attempt."""
+    import shutil
+
+    from db.engine import make_engine
+    from studio.job_views import job_counts, list_jobs
+    from studio.services import Services
+    from studio.worker import WorkerLoop
+    from tests.conftest import make_settings
+    from tests.helpers.ledger_worker import register_ledger_kind
+
+    path = tmp_path / "studio.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    LEDGER.create(engine)
+    register_ledger_kind()
+    services = Services.build(make_settings(tmp_path, url), engine=engine, migrate=False)
+    problems = _Problems()
+    logging.getLogger().addHandler(problems)
+    n_jobs, batch = 300, 10
+    app_errors: list[BaseException] = []
+
+    def app() -> None:
+        """Enqueue in small batches (every tenth job a verse of one of three songs) and read
+        the job list and counts after each batch, as the Jobs page does."""
+        try:
+            for start in range(0, n_jobs, batch):
+                for n in range(start, start + batch):
+                    song = {"concurrency_key": f"song:{n % 3}", "ordered": True, "sequence": n}
+                    keyed = song if n % 10 == 0 else {}
+                    services.queue.enqueue("ledger", {"n": n}, label=f"job {n}", **keyed)
+                list_jobs(engine, limit=50)
+                job_counts(engine)
+                time.sleep(0.03)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            app_errors.append(exc)
+
+    env = _env(url, tmp_path)
+    workers = [_Output(_spawn(f"proc{i}", 1, env, "--forever")) for i in range(2)]
+    # The app's embedded worker, polling as often as the worker processes do.
+    embedded = WorkerLoop(
+        services, concurrency=1, worker_id="embedded", idle_sleep=0.05, max_idle_sleep=0.2
+    )
+    embedded_thread = threading.Thread(target=embedded.run, daemon=True)
+    embedded_thread.start()
+    try:
+        for w in workers:
+            assert w.ready.wait(60), "".join(w.lines)
+        app_thread = threading.Thread(target=app)
+        app_thread.start()
+        app_thread.join(120)
+        deadline = time.monotonic() + 120
+        while (
+            not app_errors
+            and job_counts(engine).get("completed", 0) < n_jobs
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+    finally:
+        embedded.stop.set()
+        embedded_thread.join(30)
+        outputs = [w.stop() for w in workers]
+        logging.getLogger().removeHandler(problems)
+
+    for w, out in zip(workers, outputs, strict=True):
+        assert w.proc.returncode == 0, out
+        assert "database is locked" not in out, out
+        assert "Traceback" not in out, out
+    assert not app_errors, app_errors
+    trouble = [m for m in problems.messages if "locked" in m or "could not process" in m]
+    assert not trouble, trouble
+    with engine.connect() as conn:
+        ledger = conn.execute(sa.select(LEDGER.c.job_id, LEDGER.c.worker)).all()
+        jobs = conn.execute(sa.select(Job.status, Job.attempts)).all()
+    engine.dispose()
+    assert len(jobs) == n_jobs
+    assert {(j.status, j.attempts) for j in jobs} == {("completed", 1)}, "all done at the first try"
+    assert len(ledger) == n_jobs and len({r.job_id for r in ledger}) == n_jobs, "exactly once"
+    assert {r.worker.split("/")[0] for r in ledger} == {"embedded", "proc0", "proc1"}, outputs
