@@ -19,10 +19,15 @@ EXIT_NOT_FOUND = 4  # unknown storyboard, scene, character, asset or file
 EXIT_BUSY = 5  # already in progress, or a limit or budget was reached
 
 
-def _services(migrate: bool = True):  # type: ignore[no-untyped-def]
+def _services(migrate: bool = True, *, slots: int = 1):  # type: ignore[no-untyped-def]
+    """The services; a worker with `slots` slots gets a pool that holds a connection per slot
+    plus one each for the jobs' own writes and heartbeats, with room to spare."""
+    from db.engine import make_engine
     from studio.services import Services
 
-    return Services.build(Settings(), migrate=migrate)
+    settings = Settings()
+    engine = make_engine(settings.database_url, pool_size=max(5, 2 * slots + 1))
+    return Services.build(settings, engine=engine, migrate=migrate)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -37,7 +42,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from studio.worker import WorkerLoop, default_worker_id
 
-    svc = _services()
+    svc = _services(slots=args.concurrency)
     loop = WorkerLoop(
         svc, concurrency=args.concurrency, once=args.once, worker_id=default_worker_id(args.name)
     )
