@@ -23,5 +23,7 @@ if boot():
     admin_pages = [
         st.Page("views/songs.py", title="Songs", icon=":material/music_note:", url_path="songs"),
         st.Page("views/jobs.py", title="Jobs", icon=":material/list_alt:", url_path="jobs"),
+        st.Page("views/monitoring.py", title="Monitoring", icon=":material/monitoring:",
+                url_path="monitoring"),
     ]
     st.navigation({"Studio": studio_pages, "Admin": admin_pages}).run()

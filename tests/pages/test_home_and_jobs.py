@@ -68,3 +68,19 @@ def test_jobs_page_filters(app: AppTest, app_services: Services) -> None:
 def test_jobs_page_empty_state(app: AppTest) -> None:
     app.switch_page("views/jobs.py").run()
     assert any("No jobs yet" in i.value for i in app.info)
+
+
+def test_monitoring_page_shows_figures(app: AppTest, app_services: Services) -> None:
+    app.switch_page("views/monitoring.py").run()
+    assert not app.exception
+    assert any("No work in this period yet" in i.value for i in app.info)
+    queue = app_services.queue
+    queue.enqueue("noop", label="a no-op")
+    job = queue.claim("w")
+    queue.finish(job)
+    app.run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Jobs"] == "1" and metrics["Success rate"] == "100%"
+    table = app.dataframe[0].value
+    assert list(table["Kind"]) == ["noop"] and list(table["Completed"]) == [1]

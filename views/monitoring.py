@@ -1,0 +1,14 @@
+"""Monitoring (admin): success rate, completion time and cost, by kind, model and owner."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio.ui.feedback import user_errors
+from studio.ui.monitoring_view import render_monitoring
+from studio.ui.services import get_services
+
+st.title("Monitoring")
+st.caption("How the queue's work went: success rate, completion time and cost over time.")
+with user_errors():
+    render_monitoring(get_services())
