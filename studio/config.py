@@ -38,12 +38,17 @@ class Settings(BaseSettings):
     storage_url: str = Field(
         "var/media",
         validation_alias=_env("STUDIO_STORAGE_URL", "storage_url"),
-        description="A folder for files on disk, or s3://bucket-prefix for S3-compatible storage",
+        description="A folder for files on disk, or s3://bucket[/prefix] for S3-compatible storage",
     )
     s3_endpoint_url: str | None = Field(
         None,
         validation_alias=_env("STUDIO_S3_ENDPOINT_URL", "s3_endpoint_url"),
         description="Endpoint of an S3-compatible store (MinIO, R2, Supabase); empty for AWS",
+    )
+    s3_region: str | None = Field(
+        None,
+        validation_alias=_env("STUDIO_S3_REGION", "s3_region"),
+        description="Region of the S3 bucket (R2: auto); empty: AWS_DEFAULT_REGION or the profile",
     )
     sessions_bucket: str = Field(
         "session-assets", validation_alias=_env("STUDIO_SESSIONS_BUCKET", "sessions_bucket")

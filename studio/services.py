@@ -45,7 +45,11 @@ class Services:
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
-            storage=make_storage(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url),
+            storage=make_storage(
+                settings.storage_url,
+                s3_endpoint_url=settings.s3_endpoint_url,
+                s3_region=settings.s3_region,
+            ),
             queue=JobQueue(
                 engine,
                 lease_seconds=settings.lease_seconds,

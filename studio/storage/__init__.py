@@ -8,11 +8,13 @@ from studio.storage.local import LocalStorage
 __all__ = ["LocalStorage", "Storage", "StorageError", "make_storage"]
 
 
-def make_storage(storage_url: str, *, s3_endpoint_url: str | None = None) -> Storage:
-    """Build the store named by `storage_url` (a folder, or s3://bucket-prefix)."""
+def make_storage(
+    storage_url: str, *, s3_endpoint_url: str | None = None, s3_region: str | None = None
+) -> Storage:
+    """Build the store named by `storage_url`: a folder, or s3://bucket[/prefix]."""
     if storage_url.startswith("s3://"):
-        raise StorageError(
-            "S3-compatible storage is not available in this version yet; "
-            "set STUDIO_STORAGE_URL to a folder (the default is var/media)."
-        )
+        # Imported here so that boto3 stays optional for local storage.
+        from studio.storage.s3 import S3Storage
+
+        return S3Storage(storage_url, endpoint_url=s3_endpoint_url, region=s3_region)
     return LocalStorage(storage_url)

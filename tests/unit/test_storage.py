@@ -1,4 +1,7 @@
-"""Local storage: round trips, atomic writes, and keys that cannot escape the root."""
+"""Local storage: round trips, atomic writes, and keys that cannot escape the root.
+
+S3 storage is tested against a local S3 server in tests/integration/test_storage_s3.py.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +62,6 @@ def test_symlink_out_of_root_is_refused(tmp_path: Path) -> None:
     assert not (outside / "file.png").exists()
 
 
-def test_s3_url_is_refused_clearly_until_supported(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="not available"):
-        make_storage("s3://bucket")
+def test_make_storage_builds_local_storage_for_a_folder(tmp_path: Path) -> None:
+    store = make_storage(str(tmp_path / "media"))
+    assert isinstance(store, LocalStorage) and store.root == (tmp_path / "media").resolve()
