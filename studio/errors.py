@@ -6,9 +6,16 @@ from __future__ import annotations
 class StudioError(Exception):
     """Base class: `user_message` is safe and useful to show on a page as-is."""
 
-    def __init__(self, user_message: str) -> None:
+    # How the job queue treats this error when a job raises it (see studio/queue.py `fail`):
+    # a domain error is permanent (retrying the same input gives the same answer) unless a
+    # subclass or an instance says it is temporary.
+    error_class = "permanent"
+
+    def __init__(self, user_message: str, *, temporary: bool = False) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+        if temporary:
+            self.error_class = "temporary"
 
 
 class NotFound(StudioError):

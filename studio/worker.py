@@ -250,8 +250,8 @@ def run_claimed(
         return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
     except ProviderError as err:
         return failed(err.error_class.value, err.message, err.retry_after_s)
-    except StudioError as err:
-        return failed("permanent", err.user_message)
+    except StudioError as err:  # permanent, unless the error says it is worth retrying
+        return failed(err.error_class, err.user_message)
     except Exception as err:  # a bug or an unexpected library error: keep the details
         log.error("job %s (%s) crashed:\n%s", job.id, job.kind, traceback.format_exc())
         return failed("unknown", f"Internal error: {type(err).__name__}: {err}")

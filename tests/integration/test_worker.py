@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+from studio.errors import Invalid
 from studio.providers.base import ProviderError
 from studio.services import Services
+from studio.storage import StorageError
 from studio.worker import JOB_KINDS, JobContext, JobKind, WorkerLoop, process_next, register
 
 
@@ -49,6 +51,26 @@ def test_provider_errors_follow_queue_rules(services: Services) -> None:
     row = services.queue.get(job.id)
     assert row.error_class == "permanent" and row.failure_stage == "generating"
     assert settled == [("failed", "The provider refused this prompt for safety reasons.")]
+
+
+def test_studio_errors_fail_at_once_unless_marked_temporary(services: Services) -> None:
+    def refuse(ctx: JobContext) -> None:
+        raise Invalid("That prompt is empty.")
+
+    def outage(ctx: JobContext) -> None:
+        raise StorageError("Could not reach the S3 endpoint.", temporary=True)
+
+    _kind("t_refuse", refuse)
+    _kind("t_outage", outage)
+    refused = services.queue.enqueue("t_refuse")
+    down = services.queue.enqueue("t_outage")
+    process_next(services, "w", kinds=["t_refuse"])
+    process_next(services, "w", kinds=["t_outage"])
+    row = services.queue.get(refused.id)
+    assert (row.status, row.error_class) == ("failed", "permanent")
+    row = services.queue.get(down.id)
+    assert (row.status, row.error_class) == ("pending", "temporary")  # retried after a backoff
+    assert row.last_error == "Could not reach the S3 endpoint."
 
 
 def test_unexpected_exception_is_unknown_and_retried(services: Services) -> None:
