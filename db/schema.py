@@ -400,6 +400,16 @@ class Job(Base):
             sqlite_where=sa.text("concurrency_key IS NOT NULL"),
             postgresql_where=sa.text("concurrency_key IS NOT NULL"),
         ),
+        # Per-user limits (studio/limits.py): an owner's unfinished jobs, and their jobs of the
+        # last hour. Ownerless jobs (no-ops, benchmarks) stay out and cost it nothing.
+        sa.Index(
+            "ix_jobs_owner_status_created",
+            "owner_id",
+            "status",
+            "created_at",
+            sqlite_where=sa.text("owner_id IS NOT NULL"),
+            postgresql_where=sa.text("owner_id IS NOT NULL"),
+        ),
         # No plain index on status: every claim and finish changes it, and each such index
         # costs every job two more index writes. The admin lists read the (pruned) table.
         _status_check("status", JOB_STATUSES),

@@ -9,15 +9,14 @@ at each stage boundary; failures and cancellations reach the step through `on_se
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from db.schema import ImageAsset, ImageGeneration, ImageSession, Job, UsageLedger
+from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
-from studio import assets, imaging
+from studio import assets, imaging, job_outputs
 from studio.errors import NotFound
 from studio.providers.base import ImageRequest, ImageResult, Provider, ProviderError
 from studio.queue import ClaimedJob
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
     from studio.services import Services
 
 KIND = "session_generation"
-# Provider outputs are ours to store, not uploads: only the byte limit is relaxed for them.
-MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 GONE = "This step was deleted; there is nothing to generate."
 
 
@@ -118,24 +115,17 @@ def _generate(provider: Provider, work: _Work) -> ImageResult:
     return result
 
 
-def _store(services: Services, images: list[bytes]) -> list[tuple[assets.PreparedImage, str, str]]:
+def _store(services: Services, images: list[bytes]) -> list[job_outputs.StoredOutput]:
     """Uploading: validate and store every output (bytes before any row)."""
-    limits = imaging.ImageLimits.from_settings(services.settings)
-    limits = dataclasses.replace(limits, max_bytes=max(limits.max_bytes, MAX_OUTPUT_BYTES))
     bucket = services.settings.sessions_bucket
-    stored = []
-    for data in images:
-        prepared = assets.prepare_image(data, limits)
-        key, thumb = assets.store_prepared(services.storage, prepared, bucket)
-        stored.append((prepared, key, thumb))
-    return stored
+    return [job_outputs.store_image(services, data, bucket) for data in images]
 
 
 def _commit(
     ctx: JobContext,
     work: _Work,
     result: ImageResult,
-    stored: list[tuple[assets.PreparedImage, str, str]],
+    stored: list[job_outputs.StoredOutput],
 ) -> dict[str, Any]:
     """One transaction: outputs, the step's success, the thumbnail, the ledger, the job."""
     services = ctx.services
@@ -145,18 +135,8 @@ def _commit(
         if gen is None or session is None:
             raise NotFound(GONE)
         rows = [
-            assets.asset_row(
-                prepared,
-                key=key,
-                thumbnail_key=thumb,
-                owner_id=work.owner_id,
-                role="output",
-                bucket=services.settings.sessions_bucket,
-                storage_name=services.storage.name,
-                session_id=session.id,
-                generation_id=gen.id,
-            )
-            for prepared, key, thumb in stored
+            output.row(work.owner_id, session_id=session.id, generation_id=gen.id)
+            for output in stored
         ]
         db.add_all(rows)
         db.flush()
@@ -171,28 +151,21 @@ def _commit(
         gen.error_class = None
         session.thumbnail_asset_id = rows[-1].id
         session.updated_at = now
-        db.add(
-            UsageLedger(
-                job_id=ctx.job.id,
-                owner_id=work.owner_id,
-                kind=KIND,
-                provider=gen.provider,
-                model=gen.model,
-                units=float(len(rows)),
-                cost_estimate=gen.cost_estimate,
-                cost_actual=result.cost_actual,
-                usage=dict(result.usage or {}),
-            )
-        )
-        db.flush()
         outcome = {
             "generation_id": gen.id,
             "asset_ids": [r.id for r in rows],
             "text": result.text,
             "provider_request_id": result.provider_request_id,
         }
-        ctx.complete(db=db, result=outcome, cost_actual=result.cost_actual)
-    return outcome
+        charge = job_outputs.Charge.of(
+            result,
+            owner_id=work.owner_id,
+            provider=gen.provider,
+            model=gen.model,
+            units=float(len(rows)),
+            estimate=gen.cost_estimate,
+        )
+        return job_outputs.settle(ctx, db, outcome, charge)
 
 
 def run(ctx: JobContext) -> dict[str, Any]:

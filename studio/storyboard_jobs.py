@@ -14,16 +14,15 @@ entity fails that entity only; temporary errors retry the job.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from db.schema import ImageAsset, Job, StoryboardEntity, StoryboardGeneration, UsageLedger
+from db.schema import ImageAsset, Job, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
-from studio import assets, imaging
+from studio import assets, job_outputs
 from studio.errors import NotFound
 from studio.providers.base import (
     ErrorClass,
@@ -40,8 +39,6 @@ from studio.worker import JobCanceled, JobContext, JobKind, register
 if TYPE_CHECKING:
     from studio.services import Services
 
-# Provider outputs are ours to store, not uploads: only the byte limit is relaxed for them.
-MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 GONE = "This request was removed (its scene or character was deleted); there is nothing to do."
 
 
@@ -146,16 +143,6 @@ def _generate_image(ctx: JobContext, work: _Work) -> ImageResult:
     return result
 
 
-def _store_image(services: Services, data: bytes) -> tuple[assets.PreparedImage, str, str]:
-    limits = imaging.ImageLimits.from_settings(services.settings)
-    limits = dataclasses.replace(limits, max_bytes=max(limits.max_bytes, MAX_OUTPUT_BYTES))
-    prepared = assets.prepare_image(data, limits)
-    key, thumb = assets.store_prepared(
-        services.storage, prepared, services.settings.storyboard_images_bucket
-    )
-    return prepared, key, thumb
-
-
 def _finish_generation(
     db: Any, work: _Work, asset: ImageAsset, cost_actual: float | None
 ) -> StoryboardGeneration:
@@ -181,33 +168,29 @@ def _finish_generation(
     return gen
 
 
-def _image_asset(services: Services, work: _Work, stored: tuple[Any, str, str]) -> ImageAsset:
-    prepared, key, thumb = stored
-    return assets.asset_row(
-        prepared,
-        key=key,
-        thumbnail_key=thumb,
-        owner_id=work.owner_id,
-        role="output",
-        bucket=services.settings.storyboard_images_bucket,
-        storage_name=services.storage.name,
-    )
+def _store_image(services: Services, data: bytes) -> job_outputs.StoredOutput:
+    return job_outputs.store_image(services, data, services.settings.storyboard_images_bucket)
 
 
-def _ledger(
-    ctx: JobContext, work: _Work, *, units: float, estimate: float | None, actual: float | None,
-    usage: dict[str, Any],
-) -> UsageLedger:  # fmt: skip
-    return UsageLedger(
-        job_id=ctx.job.id,
+def _add_output(
+    db: Any, work: _Work, stored: job_outputs.StoredOutput, result: ImageResult | VideoResult
+) -> ImageAsset:
+    """The output's asset row, the request's success and the entity's current image or video."""
+    asset = stored.row(work.owner_id)
+    db.add(asset)
+    db.flush()
+    _finish_generation(db, work, asset, result.cost_actual)
+    return asset
+
+
+def _charge(work: _Work, result: ImageResult | VideoResult, *, units: float) -> job_outputs.Charge:
+    return job_outputs.Charge.of(
+        result,
         owner_id=work.owner_id,
-        kind=ctx.job.kind,
         provider=work.provider,
         model=work.model,
         units=units,
-        cost_estimate=estimate,
-        cost_actual=actual,
-        usage=usage,
+        estimate=work.cost_estimate,
     )
 
 
@@ -220,14 +203,7 @@ def _run_single_image(ctx: JobContext, generation_id: str) -> dict[str, Any]:
     ctx.stage("uploading")
     stored = _store_image(ctx.services, result.images[0])
     with ctx.services.db() as db:
-        asset = _image_asset(ctx.services, work, stored)
-        db.add(asset)
-        db.flush()
-        _finish_generation(db, work, asset, result.cost_actual)
-        db.add(
-            _ledger(ctx, work, units=1.0, estimate=work.cost_estimate, actual=result.cost_actual,
-                    usage=dict(result.usage or {}))  # fmt: skip
-        )
+        asset = _add_output(db, work, stored, result)
         outcome = {
             "generation_id": work.generation_id,
             "asset_id": asset.id,
@@ -235,8 +211,7 @@ def _run_single_image(ctx: JobContext, generation_id: str) -> dict[str, Any]:
             "text": result.text,
             "provider_request_id": result.provider_request_id,
         }
-        ctx.complete(db=db, result=outcome, cost_actual=result.cost_actual)
-    return outcome
+        return job_outputs.settle(ctx, db, outcome, _charge(work, result, units=1.0))
 
 
 def _fail_one(services: Services, generation_id: str, err: ProviderError) -> None:
@@ -274,10 +249,7 @@ def _run_storyboard(ctx: JobContext, generation_ids: list[str]) -> dict[str, Any
         stored = _store_image(services, result.images[0])
         with services.db() as db:
             services.queue.heartbeat(ctx.job, db=db)  # LeaseLost rolls this entity back
-            asset = _image_asset(services, work, stored)
-            db.add(asset)
-            db.flush()
-            _finish_generation(db, work, asset, result.cost_actual)
+            _add_output(db, work, stored, result)
         done.append(gid)
     with services.db() as db:
         gens = db.scalars(
@@ -289,25 +261,25 @@ def _run_storyboard(ctx: JobContext, generation_ids: list[str]) -> dict[str, Any
             raise ProviderError(ErrorClass.PERMANENT, next(iter(failed.values())))
         actual = [g.cost_actual for g in succeeded]
         cost = round(sum(c for c in actual if c is not None), 6) if succeeded else 0.0
-        first_gen = gens[0] if gens else None
-        if first_gen is not None:
-            work = _Work(
-                "", first_gen.owner_id, None, "image", "text_to_image", first_gen.provider,
-                first_gen.model, "", {}, None, None,
-            )  # fmt: skip
-            db.add(
-                _ledger(ctx, work, units=float(len(succeeded)),
-                        estimate=sum(g.cost_estimate or 0.0 for g in gens),
-                        actual=cost, usage={"images": len(succeeded), "failed": len(failed)})
-            )  # fmt: skip
         outcome = {
             "storyboard_id": (ctx.job.payload or {}).get("storyboard_id"),
             "generation_ids": done,
             "succeeded": len(succeeded),
             "failed": failed,
         }
-        ctx.complete(db=db, result=outcome, cost_actual=cost)
-    return outcome
+        if not gens:  # every request was removed: nothing was made, nothing to charge
+            ctx.complete(db=db, result=outcome, cost_actual=cost)
+            return outcome
+        charge = job_outputs.Charge(
+            owner_id=gens[0].owner_id,
+            provider=gens[0].provider,
+            model=gens[0].model,
+            units=float(len(succeeded)),
+            estimate=sum(g.cost_estimate or 0.0 for g in gens),
+            actual=cost,
+            usage={"images": len(succeeded), "failed": len(failed)},
+        )
+        return job_outputs.settle(ctx, db, outcome, charge)
 
 
 def run_image(ctx: JobContext) -> dict[str, Any]:
@@ -351,34 +323,18 @@ def run_video(ctx: JobContext) -> dict[str, Any]:
     ctx.stage("generating")
     result = _generate_video(ctx, work)
     ctx.stage("uploading")
-    prepared = assets.prepare_video(result.video, result.mime_type)
     bucket = services.settings.storyboard_videos_bucket
-    key, poster = assets.store_video(services.storage, prepared, bucket)
+    stored = job_outputs.store_video(services, result.video, result.mime_type, bucket)
     with services.db() as db:
-        asset = assets.video_row(
-            prepared,
-            key=key,
-            poster_key=poster,
-            owner_id=work.owner_id,
-            bucket=bucket,
-            storage_name=services.storage.name,
-        )
-        db.add(asset)
-        db.flush()
-        _finish_generation(db, work, asset, result.cost_actual)
-        db.add(
-            _ledger(ctx, work, units=float(work.params.get("duration_s", 0)),
-                    estimate=work.cost_estimate, actual=result.cost_actual,
-                    usage=dict(result.usage or {}))
-        )  # fmt: skip
+        asset = _add_output(db, work, stored, result)
         outcome = {
             "generation_id": work.generation_id,
             "asset_id": asset.id,
             "entity_id": work.entity_id,
             "provider_request_id": result.provider_request_id,
         }
-        ctx.complete(db=db, result=outcome, cost_actual=result.cost_actual)
-    return outcome
+        units = float(work.params.get("duration_s", 0))
+        return job_outputs.settle(ctx, db, outcome, _charge(work, result, units=units))
 
 
 # ---------------------------------------------------------------------------------------------

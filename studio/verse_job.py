@@ -13,7 +13,6 @@ key, `ordered`, sequence = verse number). Stages:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -27,10 +26,9 @@ from db.schema import (
     SongGenerationConversation,
     SongGenerationVerseArtifact,
     SongVerse,
-    UsageLedger,
 )
 from db.types import utcnow
-from studio import assets, imaging, song_prompts
+from studio import job_outputs, song_prompts
 from studio.errors import NotFound
 from studio.providers.base import ImageRequest, ImageResult, ProviderError, Turn
 from studio.queue import ClaimedJob
@@ -47,8 +45,6 @@ if TYPE_CHECKING:
     from studio.services import Services
 
 KIND = JOB_KIND
-# Provider outputs are ours to store, not uploads: only the byte limit is relaxed for them.
-MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 GONE = "This verse (or its song) was deleted; there is nothing to illustrate."
 THUMBNAIL_MIME = "image/webp"  # assets.store_prepared writes WebP thumbnails
 
@@ -206,40 +202,20 @@ def _summary(work: _Work, result: ImageResult, verse_text: str | None = None) ->
     return text
 
 
-def _store(services: Services, data: bytes) -> tuple[assets.PreparedImage, str, str]:
-    """Uploading: transcode and thumbnail, then store both (bytes before any row)."""
-    limits = imaging.ImageLimits.from_settings(services.settings)
-    limits = dataclasses.replace(limits, max_bytes=max(limits.max_bytes, MAX_OUTPUT_BYTES))
-    prepared = assets.prepare_image(data, limits)
-    key, thumb = assets.store_prepared(
-        services.storage, prepared, services.settings.verse_illustrations_bucket
-    )
-    return prepared, key, thumb
-
-
 def _commit(
     ctx: JobContext,
     work: _Work,
     result: ImageResult,
-    stored: tuple[assets.PreparedImage, str, str],
+    stored: job_outputs.StoredOutput,
 ) -> dict[str, Any]:
     """One transaction: asset, verse link, artifact, ledger, the job's completion."""
     services = ctx.services
-    prepared, key, thumb = stored
     with services.db() as db:
         verse = db.get(SongVerse, work.verse_id, with_for_update=True)
         song = db.get(Song, work.song_id)
         if verse is None or song is None:
             raise NotFound(GONE)
-        asset = assets.asset_row(
-            prepared,
-            key=key,
-            thumbnail_key=thumb,
-            owner_id=work.owner_id,
-            role="output",
-            bucket=services.settings.verse_illustrations_bucket,
-            storage_name=services.storage.name,
-        )
+        asset = stored.row(work.owner_id)
         db.add(asset)
         db.flush()
         verse.illustration_asset_id = asset.id
@@ -251,25 +227,12 @@ def _commit(
             provider=work.provider_name,
             model=work.model,
             image_asset_id=asset.id,
-            thumbnail_key=thumb,
+            thumbnail_key=stored.thumbnail_key,
             image_summary=summary,
         )
         db.add(artifact)
         song.updated_at = utcnow()
-        db.add(
-            UsageLedger(
-                job_id=ctx.job.id,
-                owner_id=work.owner_id,
-                kind=KIND,
-                provider=work.provider_name,
-                model=work.model,
-                units=1.0,
-                cost_estimate=work.estimate,
-                cost_actual=result.cost_actual,
-                usage=dict(result.usage or {}),
-            )
-        )
-        db.flush()
+        db.flush()  # the artifact's id, for the result
         outcome = {
             "song_id": work.song_id,
             "verse_id": work.verse_id,
@@ -280,8 +243,15 @@ def _commit(
             "replayed_verses": sum(1 for t in work.request.context if t.role == "assistant"),
             "provider_request_id": result.provider_request_id,
         }
-        ctx.complete(db=db, result=outcome, cost_actual=result.cost_actual)
-    return outcome
+        charge = job_outputs.Charge.of(
+            result,
+            owner_id=work.owner_id,
+            provider=work.provider_name,
+            model=work.model,
+            units=1.0,
+            estimate=work.estimate,
+        )
+        return job_outputs.settle(ctx, db, outcome, charge)
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
@@ -301,7 +271,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
             "permanent", "The provider returned no image.", provider=work.provider_name
         )
     ctx.stage("uploading")
-    stored = _store(ctx.services, result.images[0])
+    bucket = ctx.services.settings.verse_illustrations_bucket
+    stored = job_outputs.store_image(ctx.services, result.images[0], bucket)
     return _commit(ctx, work, result, stored)
 
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.schema import ImageAsset, ImageGeneration, ImageSession, Job, UsageLedger
+from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
-from studio import assets, imaging
-from studio.errors import Conflict, Invalid, LimitExceeded
+from studio import assets, imaging, limits
+from studio.errors import Conflict, Invalid
 from studio.services import Services
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
@@ -26,7 +25,7 @@ from studio.sessions.params import (
     estimate_cost,
     title_from_prompt,
 )
-from studio.sessions.views import ACTIVE, status_words
+from studio.sessions.views import status_words
 
 
 class _Replayed(Exception):
@@ -72,57 +71,6 @@ def _after_race(
     return found
 
 
-def _check_limits(db: Session, services: Services, owner_id: str, estimate: float | None) -> None:
-    """Generations per hour and the daily budget (DESIGN §8)."""
-    settings = services.settings
-    now = utcnow()
-    recent = db.scalar(
-        sa.select(sa.func.count())
-        .select_from(ImageGeneration)
-        .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
-        .where(
-            ImageSession.owner_id == owner_id,
-            ImageGeneration.created_at >= now - timedelta(hours=1),
-        )
-    )
-    if (recent or 0) >= settings.generations_per_hour:
-        raise LimitExceeded(
-            f"You have started {recent} generations in the last hour; the limit is "
-            f"{settings.generations_per_hour}. Try again a little later."
-        )
-    if not estimate:
-        return
-    midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
-    spent = (
-        db.scalar(
-            sa.select(
-                sa.func.coalesce(
-                    sa.func.sum(
-                        sa.func.coalesce(UsageLedger.cost_actual, UsageLedger.cost_estimate)
-                    ),
-                    0.0,
-                )
-            ).where(UsageLedger.owner_id == owner_id, UsageLedger.created_at >= midnight)
-        )
-        or 0.0
-    )
-    pending = (
-        db.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(ImageGeneration.cost_estimate), 0.0))
-            .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
-            .where(ImageSession.owner_id == owner_id, ImageGeneration.status.in_(ACTIVE))
-        )
-        or 0.0
-    )
-    budget = settings.daily_budget_usd
-    if spent + pending + estimate > budget:
-        raise LimitExceeded(
-            f"This step (about ${estimate:.2f}) would go over today's budget of ${budget:.2f} "
-            f"(${spent + pending:.2f} spent or queued)."
-        )
-
-
-
 def _next_step(db: Session, session_id: str) -> int:
     top = db.scalar(
         sa.select(sa.func.max(ImageGeneration.step)).where(ImageGeneration.session_id == session_id)
@@ -142,7 +90,7 @@ def _add_generation(
 ) -> ImageGeneration:
     """Insert the generation and enqueue its job; raises _Replayed if the key was just taken."""
     estimate = estimate_cost(checked)
-    _check_limits(db, services, session.owner_id, estimate)
+    limits.check(db, services.settings, session.owner_id, estimate, what="step")
     p = checked.params
     gen = ImageGeneration(
         session_id=session.id,
@@ -345,8 +293,8 @@ def iterate(
     found = _replayed_or_none(services, owner_id, job_key)
     if found is not None:
         return found[0]
-    limits = imaging.ImageLimits.from_settings(services.settings)
-    upload = assets.prepare_image(input_image, limits) if input_image is not None else None
+    image_limits = imaging.ImageLimits.from_settings(services.settings)
+    upload = assets.prepare_image(input_image, image_limits) if input_image is not None else None
     try:
         with services.db() as db:
             session = owned_session(db, owner_id, session_id, lock=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from studio.errors import NotFound
+from studio.ownership import owned
 
 SESSION_NOT_FOUND = "That session does not exist or is not yours."
 STEP_NOT_FOUND = "That step does not exist or is not yours."
@@ -17,15 +18,7 @@ STEP_NOT_FOUND = "That step does not exist or is not yours."
 def owned_session(
     db: Session, owner_id: str, session_id: str, *, lock: bool = False
 ) -> ImageSession:
-    stmt = sa.select(ImageSession).where(
-        ImageSession.id == session_id, ImageSession.owner_id == owner_id
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    session = db.scalar(stmt)
-    if session is None:
-        raise NotFound(SESSION_NOT_FOUND)
-    return session
+    return owned(db, owner_id, ImageSession, session_id, SESSION_NOT_FOUND, lock=lock)
 
 
 def owned_generation(

@@ -9,8 +9,9 @@ order, one at a time, and a failed verse holds the rest until it is requeued or 
 itself lives in studio/verse_job.py, the prompts in studio/song_prompts.py.
 
 Every function takes the acting `owner_id` and checks ownership in the query itself: another
-owner's song is reported exactly like a missing one. Validation happens before anything is
-written; a rejected draft stores nothing.
+owner's song is reported exactly like a missing one. Validation and the owner's limits (each
+verse is one request; studio/limits.py) are checked before anything is written; a rejected
+draft stores nothing.
 """
 
 from __future__ import annotations

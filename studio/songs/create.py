@@ -1,5 +1,6 @@
 """Creating a draft: the song, its verses and one ordered illustration job per verse in one
-transaction; submitting the same form again returns the song the first submission made."""
+transaction, once the owner's limits allow one request per verse; submitting the same form
+again returns the song the first submission made."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.schema import Job, Song, SongVerse
+from studio import limits
 from studio.errors import Conflict
 from studio.services import Services
 from studio.songs.illustration import (
@@ -77,6 +79,9 @@ def create_song_draft(
     estimate = _estimate(services)
     try:
         with services.db() as db:
+            n = len(draft.verses)  # one request per verse
+            total = estimate * n if estimate else None
+            limits.check(db, services.settings, owner_id, total, requests=n, what="song draft")
             song = Song(owner_id=owner_id, title=draft.title, tags=draft.tags, published=False)
             db.add(song)
             db.flush()

@@ -1,7 +1,8 @@
 """Storyboards: scenes and characters with images and videos (DESIGN §2, §7 "Storyboards"):
 params.py (limits, options, checks, models), ownership.py (loading for the owner), entities.py
-(storyboards, scenes and characters), limits.py (per hour and budget), requests.py (image, edit,
-video, animate), runs.py (the whole storyboard at once), views.py (reading).
+(storyboards, scenes and characters), requests.py (image, edit, video, animate), runs.py (the
+whole storyboard at once), views.py (reading). Requests per hour and the daily budget are the
+owner's across all work (studio/limits.py).
 
 Every function takes the Services container and the acting `owner_id`, and checks ownership in
 the query itself: another owner's storyboard, entity or asset is reported exactly like a

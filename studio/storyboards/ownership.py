@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, Storyboard, StoryboardEntity
 from studio.errors import NotFound
+from studio.ownership import owned
 
 STORYBOARD_NOT_FOUND = "That storyboard does not exist or is not yours."
 ENTITY_NOT_FOUND = "That scene or character does not exist or is not yours."
@@ -16,15 +17,7 @@ ENTITY_NOT_FOUND = "That scene or character does not exist or is not yours."
 def owned_storyboard(
     db: Session, owner_id: str, storyboard_id: str, *, lock: bool = False
 ) -> Storyboard:
-    stmt = sa.select(Storyboard).where(
-        Storyboard.id == str(storyboard_id), Storyboard.owner_id == owner_id
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    board = db.scalar(stmt)
-    if board is None:
-        raise NotFound(STORYBOARD_NOT_FOUND)
-    return board
+    return owned(db, owner_id, Storyboard, storyboard_id, STORYBOARD_NOT_FOUND, lock=lock)
 
 
 def owned_entity(
@@ -44,9 +37,4 @@ def owned_entity(
 
 
 def owned_asset(db: Session, owner_id: str, asset_id: str) -> ImageAsset:
-    asset = db.scalar(
-        sa.select(ImageAsset).where(ImageAsset.id == str(asset_id), ImageAsset.owner_id == owner_id)
-    )
-    if asset is None:
-        raise NotFound(f"There is no asset {asset_id} of yours.")
-    return asset
+    return owned(db, owner_id, ImageAsset, asset_id, f"There is no asset {asset_id} of yours.")

@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
-from studio import assets, imaging
+from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid, NotFound
 from studio.providers.base import ImageRequest, VideoRequest
 from studio.services import Services
-from studio.storyboards.limits import check_limits
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
 from studio.storyboards.params import (
     DEFAULT_STRENGTH,
@@ -124,9 +123,9 @@ def _target(
 
 def _prepare_upload(services: Services, source: Source) -> assets.PreparedImage:
     """Validate new source bytes as an image; nothing is written when they are not one."""
-    limits = imaging.ImageLimits.from_settings(services.settings)
+    image_limits = imaging.ImageLimits.from_settings(services.settings)
     try:
-        return assets.prepare_image(source.data or b"", limits)
+        return assets.prepare_image(source.data or b"", image_limits)
     except Invalid as exc:
         what = source.name or "The source"
         raise Invalid(f"{what} is not a usable image: {exc.user_message}") from None
@@ -250,7 +249,7 @@ def _request(
     try:
         with services.db() as db:
             target = _target(db, owner_id, storyboard_id, entity_id, entity_kind)
-            check_limits(db, services, owner_id, estimate)
+            limits.check(db, services.settings, owner_id, estimate)
             source_id = source_asset.id if source_asset is not None else None
             if upload is not None and stored is not None:
                 row = assets.asset_row(

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from db.schema import Job, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
+from studio import limits
 from studio.errors import Conflict, InProgress, Invalid, NotFound
 from studio.providers.base import ImageRequest
 from studio.services import Services
-from studio.storyboards.limits import check_limits
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model
 from studio.storyboards.requests import Replayed, owner_job_key
@@ -98,7 +98,7 @@ def generate_storyboard_images(
                     )
                 )
             total = round(sum(estimates), 6)
-            check_limits(db, services, owner_id, total)
+            limits.check(db, services.settings, owner_id, total)
             db.add_all(gens)
             db.flush()
             job = services.queue.start_exclusive(

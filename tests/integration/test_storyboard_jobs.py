@@ -215,7 +215,7 @@ def test_a_crashed_video_workers_job_is_picked_up_again(services: Services) -> N
 def test_outputs_and_entity_commit_together_or_not_at_all(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import studio.storyboard_jobs as jobs_module
+    import studio.job_outputs as outputs_module
 
     board_id, entity_id = scene(services)
     sb.request_image(services, OWNER, prompt="x", entity_id=entity_id, idempotency_key="atomic")
@@ -223,7 +223,7 @@ def test_outputs_and_entity_commit_together_or_not_at_all(
     def broken_ledger(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database hiccup while writing the ledger")
 
-    monkeypatch.setattr(jobs_module, "_ledger", broken_ledger)
+    monkeypatch.setattr(outputs_module, "UsageLedger", broken_ledger)
     outcome = process_next(services, "w")
     assert outcome.status == "pending"  # unknown errors are retried
     with services.db() as db:

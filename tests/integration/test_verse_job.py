@@ -150,6 +150,9 @@ def test_offline_song_is_illustrated_in_one_conversation(services: Services) -> 
     job = services.queue.get(outcomes[2].job_id)
     assert job.result["conversation_id"] == conversation.conversation_id
     assert job.result["replayed_verses"] == 2
+    assert (job.result["asset_id"], job.result["artifact_id"]) == (
+        arts[2].image_asset_id, arts[2].id,
+    )  # fmt: skip
 
 
 def test_verse_illustrations_bucket_is_configurable(
