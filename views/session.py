@@ -15,6 +15,7 @@ from studio.ui.live_status import render_live_status
 from studio.ui.next_step import form_prefix, model_key, render_next_step
 from studio.ui.services import get_services
 from studio.ui.step_view import render_actions, render_compare, render_details, render_viewer
+from studio.ui.text import md
 
 services = get_services()
 owner = current_owner()
@@ -64,7 +65,7 @@ if SELECTED not in st.session_state:
 selected = view.pick(st.session_state.get(SELECTED))
 
 head, back = st.columns([5, 1], vertical_alignment="bottom")
-head.title(view.title)
+head.title(md(view.title), anchor=False)
 back.page_link("views/home.py", label="All sessions", icon=":material/home:")
 
 render_live_status(services, owner, view, on_finished=select_new)

@@ -11,6 +11,7 @@ from studio import sessions
 from studio.humanize import ago
 from studio.services import Services
 from studio.ui.media import thumbnail
+from studio.ui.text import md
 
 PER_PAGE = 12
 COLUMNS = 4
@@ -45,11 +46,13 @@ def render_session_cards(services: Services, owner_id: str) -> None:
                     st.image(thumb, width="stretch")
                 else:
                     st.markdown(":material/hourglass_top: *no image yet*")
+                st.markdown(f"**{md(card.title)}**")
                 st.page_link(
                     SESSION_PAGE,
-                    label=card.title,
+                    label="Open",
                     icon=":material/photo_library:",
                     query_params={"session": card.id},
+                    help=card.title,
                 )
                 steps = f"{card.generation_count} step" + ("s" if card.generation_count != 1 else "")
                 busy = f" · {card.active_count} in progress" if card.active_count else ""

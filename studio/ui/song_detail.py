@@ -1,41 +1,29 @@
 """One song on the Songs page: publish toggle, progress, what the queue waits on (with requeue
-and skip), the thumbnail strip, and each verse's illustration, thumbnail and artifact; and the
-text and image helpers the page shares."""
+and skip), the thumbnail strip, and each verse's illustration, thumbnail and artifact."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import streamlit as st
 
 from db.schema import ImageAsset
-from studio import assets, songs
+from studio import songs
 from studio.services import Services
 from studio.songs import SongView, VerseView
+from studio.ui import media
 from studio.ui.feedback import flash, user_errors
+from studio.ui.text import md
 
 VERSES_PER_PAGE = 10
 MAX_STRIP = 40  # thumbnails in the song's overview strip
 REFRESH_SECONDS = 2
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$])")
-
-
-def md(text: str) -> str:
-    """Song text as markdown: special characters escaped, line breaks kept. A zero-width space
-    after each colon keeps Streamlit from reading `:name:` as an icon or emoji."""
-    return "  \n".join(
-        _MD_SPECIAL.sub(r"\\\1", line).replace(":", ":\u200b") for line in text.split("\n")
-    )
 
 
 def image_bytes(services: Services, asset: ImageAsset, *, thumbnail: bool = False) -> bytes | None:
-    try:
-        if thumbnail:
-            return assets.read_thumbnail(services.storage, asset)
-        return assets.read_bytes(services.storage, asset)
-    except Exception:  # a missing file must not break the page; the verse says so
-        return None
+    """The stored image (cached, see studio/ui/media.py); None when its file is missing, so the
+    verse can say so instead of breaking the page."""
+    return media.thumbnail(asset) if thumbnail else media.full_image(asset)
 
 
 def _provider_label(services: Services, name: str) -> str:

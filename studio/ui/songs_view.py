@@ -15,7 +15,8 @@ from studio.services import Services
 from studio.songs import SongRow
 from studio.ui.feedback import flash, user_errors
 from studio.ui.identity import current_owner
-from studio.ui.song_detail import image_bytes, md, render_song
+from studio.ui.song_detail import image_bytes, render_song
+from studio.ui.text import md
 
 _OPEN = "_songs_open"  # a song to open on the next run (set before the picker exists)
 _CHOICE = "song_choice"
