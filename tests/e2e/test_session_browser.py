@@ -53,7 +53,7 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     page.get_by_placeholder("What should change?", exact=False).fill("the same, in winter")
     _generate(page)
     _wait_for_step(page, 2)
-    tree = page.get_by_text("2 steps", exact=False)
+    tree = page.get_by_text("2 steps · branches", exact=False).first
     tree.wait_for()
     page.screenshot(path=str(ARTIFACTS / "session-2-iterated.png"), full_page=True)
 
@@ -73,7 +73,7 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     page.get_by_placeholder("What should change?", exact=False).fill("a red boat")
     _generate(page)
     _wait_for_step(page, 3)
-    page.get_by_text("3 steps", exact=False).wait_for()
+    page.get_by_text("3 steps · branches", exact=False).first.wait_for()
     page.get_by_text("Show the mask").click()
     time.sleep(1)
     page.screenshot(path=str(ARTIFACTS / "session-4-inpainted.png"), full_page=True)
