@@ -101,11 +101,16 @@ def _put_once(storage: Storage, bucket: str, key: str, data: bytes, mime: str) -
     return False
 
 
-def store_prepared(storage: Storage, prepared: PreparedImage, bucket: str) -> tuple[str, str]:
-    """Write the image and its thumbnail (skipping what is there); returns (key, thumbnail_key)."""
+def store_prepared(
+    storage: Storage, prepared: PreparedImage | PreparedVideo, bucket: str
+) -> tuple[str, str | None]:
+    """Write the file and its thumbnail (a video's poster; skipping what is there); returns
+    (key, thumbnail_key), the latter None for a video without a poster."""
     key = content_key(prepared.sha256, prepared.ext)
-    thumb = thumbnail_key(prepared.sha256)
     _put_once(storage, bucket, key, prepared.data, prepared.mime_type)
+    if prepared.thumbnail is None:
+        return key, None
+    thumb = thumbnail_key(prepared.sha256)
     _put_once(storage, bucket, thumb, prepared.thumbnail, "image/webp")
     return key, thumb
 
@@ -116,7 +121,7 @@ def _check_role(role: str) -> None:
 
 
 def asset_row(
-    prepared: PreparedImage,
+    prepared: PreparedImage | PreparedVideo,
     *,
     key: str,
     thumbnail_key: str | None,
@@ -127,7 +132,7 @@ def asset_row(
     session_id: str | None = None,
     generation_id: str | None = None,
 ) -> ImageAsset:
-    """The row for one use of stored bytes (not added to any session)."""
+    """The row for one use of stored bytes, an image or (role "video") a video."""
     _check_role(role)
     return ImageAsset(
         owner_id=owner_id,
@@ -258,7 +263,7 @@ class PreparedVideo:
     width: int | None
     height: int | None
     duration_s: float | None
-    poster: bytes | None  # a WebP thumbnail of the first frame, when the video decodes
+    thumbnail: bytes | None  # a WebP poster of the first frame, when the video decodes
 
 
 def sniff_video(data: bytes) -> str | None:
@@ -309,41 +314,5 @@ def prepare_video(data: bytes, mime_type: str | None = None) -> PreparedVideo:
         width=width,
         height=height,
         duration_s=seconds,
-        poster=poster,
-    )
-
-
-def store_video(storage: Storage, prepared: PreparedVideo, bucket: str) -> tuple[str, str | None]:
-    """Write the video and its poster (skipping what is there); returns (key, poster_key)."""
-    key = content_key(prepared.sha256, prepared.ext)
-    _put_once(storage, bucket, key, prepared.data, prepared.mime_type)
-    poster = None
-    if prepared.poster is not None:
-        poster = thumbnail_key(prepared.sha256)
-        _put_once(storage, bucket, poster, prepared.poster, "image/webp")
-    return key, poster
-
-
-def video_row(
-    prepared: PreparedVideo,
-    *,
-    key: str,
-    poster_key: str | None,
-    owner_id: str,
-    bucket: str,
-    storage_name: str,
-) -> ImageAsset:
-    """The row for one use of a stored video (role "video")."""
-    return ImageAsset(
-        owner_id=owner_id,
-        role="video",
-        storage_provider=storage_name,
-        bucket=bucket,
-        key=key,
-        mime_type=prepared.mime_type,
-        size_bytes=len(prepared.data),
-        width=prepared.width,
-        height=prepared.height,
-        sha256=prepared.sha256,
-        thumbnail_key=poster_key,
+        thumbnail=poster,
     )

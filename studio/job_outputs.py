@@ -41,21 +41,13 @@ class StoredOutput:
         self, owner_id: str, *, session_id: str | None = None, generation_id: str | None = None
     ) -> ImageAsset:
         """The asset row (role "output", or "video"); the caller adds it."""
-        if isinstance(self.prepared, assets.PreparedVideo):
-            return assets.video_row(
-                self.prepared,
-                key=self.key,
-                poster_key=self.thumbnail_key,
-                owner_id=owner_id,
-                bucket=self.bucket,
-                storage_name=self.storage_name,
-            )
+        video = isinstance(self.prepared, assets.PreparedVideo)
         return assets.asset_row(
             self.prepared,
             key=self.key,
             thumbnail_key=self.thumbnail_key,
             owner_id=owner_id,
-            role="output",
+            role="video" if video else "output",
             bucket=self.bucket,
             storage_name=self.storage_name,
             session_id=session_id,
@@ -75,7 +67,7 @@ def store_image(services: Services, data: bytes, bucket: str) -> StoredOutput:
 def store_video(services: Services, data: bytes, mime_type: str | None, bucket: str) -> StoredOutput:
     """Uploading: check a provider's video and take its poster frame, then store both."""
     prepared = assets.prepare_video(data, mime_type)
-    key, poster = assets.store_video(services.storage, prepared, bucket)
+    key, poster = assets.store_prepared(services.storage, prepared, bucket)
     return StoredOutput(prepared, services.storage.name, bucket, key, poster)
 
 
