@@ -8,10 +8,8 @@ override (GOOGLE_BASE_URL) applies to both. Gemini has no mask input: the studio
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
-from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
@@ -37,7 +35,12 @@ from studio.providers.errors import (
     no_image_error,
     safety_error,
 )
-from studio.providers.openai_images import prompt_with_negative, sniff_mime
+from studio.providers.shared import (
+    GEMINI_ASPECT_RATIOS,
+    nearest_aspect_ratio,
+    prompt_with_negative,
+    sniff_mime,
+)
 
 GEMINI_MODELS = {
     "gemini-2.5-flash-image": "Gemini 2.5 Flash Image",
@@ -52,9 +55,6 @@ VEO_MODELS = {
     "veo-3.1-generate-preview": "Veo 3.1",
     "veo-3.1-fast-generate-preview": "Veo 3.1 Fast",
 }
-GEMINI_ASPECT_RATIOS = (
-    "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9",
-)  # fmt: skip
 IMAGEN_ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 VEO_DURATIONS = (4, 6, 8)
 # gRPC codes on a failed long-running operation.
@@ -66,17 +66,6 @@ _OPERATION_CLASSES = {
     9: ErrorClass.PERMANENT,  # FAILED_PRECONDITION
     16: ErrorClass.AUTH,  # UNAUTHENTICATED
 }
-
-
-def nearest_aspect_ratio(width: int, height: int, allowed: Sequence[str]) -> str:
-    """The allowed "W:H" closest (in log ratio) to width×height."""
-    target = math.log(max(width, 1) / max(height, 1))
-
-    def distance(r: str) -> float:
-        w, h = r.split(":")
-        return abs(math.log(int(w) / int(h)) - target)
-
-    return min(allowed, key=distance)
 
 
 def _reason(value: Any) -> str | None:

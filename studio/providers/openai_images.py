@@ -27,6 +27,7 @@ from studio.providers.base import (
     VideoResult,
 )
 from studio.providers.errors import SDK_ERRORS, map_exception, no_image_error
+from studio.providers.shared import prompt_with_negative, sniff_mime
 
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
 LABELS = {
@@ -37,15 +38,6 @@ LABELS = {
 FIXED_SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
 QUALITIES = frozenset({"low", "medium", "high", "auto"})
 MAX_EDGE, MAX_PIXELS = 3840, 3840 * 2160
-
-
-def sniff_mime(data: bytes) -> str:
-    """The image type from its magic bytes (PNG when unsure)."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "image/png"
 
 
 def _arbitrary_size(model: str) -> bool:
@@ -87,13 +79,6 @@ def openai_mask(mask: bytes, image: bytes) -> bytes:
     buf = io.BytesIO()
     out.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def prompt_with_negative(request: ImageRequest) -> str:
-    """Models without a negative-prompt field get it appended as an instruction."""
-    if request.negative_prompt and request.negative_prompt.strip():
-        return f"{request.prompt}\n\nAvoid: {request.negative_prompt.strip()}"
-    return request.prompt
 
 
 class OpenAIImagesProvider:

@@ -36,8 +36,12 @@ from studio.providers.errors import (
     no_image_error,
     safety_error,
 )
-from studio.providers.google import GEMINI_ASPECT_RATIOS, nearest_aspect_ratio
-from studio.providers.openai_images import prompt_with_negative, sniff_mime
+from studio.providers.shared import (
+    GEMINI_ASPECT_RATIOS,
+    nearest_aspect_ratio,
+    prompt_with_negative,
+    sniff_mime,
+)
 
 KNOWN_MODELS = {
     "google/gemini-2.5-flash-image": "Gemini 2.5 Flash Image (OpenRouter)",
