@@ -38,6 +38,7 @@ from studio.songs import (
     choose_provider,
     illustration_request,
 )
+from studio.songs.illustration import artifact_rank
 from studio.storage import StorageError
 from studio.worker import JobContext, JobKind, register
 
@@ -102,15 +103,7 @@ def _replay_turns(services: Services, song_id: str, before: int) -> list[Turn]:
             SongGenerationVerseArtifact.thumbnail_key,
             ImageAsset.bucket,
             SongVerse.sequence_number,
-            sa.func.row_number()
-            .over(
-                partition_by=SongGenerationVerseArtifact.verse_id,
-                order_by=(
-                    SongGenerationVerseArtifact.created_at.desc(),
-                    SongGenerationVerseArtifact.id.desc(),
-                ),
-            )
-            .label("rank"),
+            artifact_rank(),
         )
         .join(SongVerse, SongVerse.id == SongGenerationVerseArtifact.verse_id)
         .outerjoin(ImageAsset, ImageAsset.id == SongGenerationVerseArtifact.image_asset_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
+from db.schema import SongGenerationVerseArtifact
 from studio.providers.base import ImageRequest
 from studio.services import Services
 
@@ -44,4 +47,17 @@ def illustration_request(prompt: str, **kw: Any) -> ImageRequest:
         height=ILLUSTRATION_HEIGHT,
         aspect_ratio=ILLUSTRATION_ASPECT,
         **kw,
+    )
+
+
+def artifact_rank() -> sa.Label[int]:
+    """`rank` 1 for the newest artifact of each verse (a requeued verse has several)."""
+    artifact = SongGenerationVerseArtifact
+    return (
+        sa.func.row_number()
+        .over(
+            partition_by=artifact.verse_id,
+            order_by=(artifact.created_at.desc(), artifact.id.desc()),
+        )
+        .label("rank")
     )

@@ -20,7 +20,7 @@ from db.schema import (
 from db.types import utcnow
 from studio.job_views import key_heads
 from studio.services import Services
-from studio.songs.illustration import JOB_KIND, song_key
+from studio.songs.illustration import JOB_KIND, artifact_rank, song_key
 from studio.songs.ownership import owned_song
 
 
@@ -286,15 +286,7 @@ def get_song(services: Services, owner_id: str, song_id: str) -> SongView:
         ranked = (
             sa.select(
                 SongGenerationVerseArtifact,
-                sa.func.row_number()
-                .over(
-                    partition_by=SongGenerationVerseArtifact.verse_id,
-                    order_by=(
-                        SongGenerationVerseArtifact.created_at.desc(),
-                        SongGenerationVerseArtifact.id.desc(),
-                    ),
-                )
-                .label("rank"),
+                artifact_rank(),
             )
             .join(SongVerse, SongVerse.id == SongGenerationVerseArtifact.verse_id)
             .where(SongVerse.song_id == song_id)
