@@ -64,6 +64,16 @@ class LeaseLost(Conflict):
         self.job_id = job_id
 
 
+class DuplicateKey(Exception):
+    """`enqueue(..., new_only=True)` found its idempotency key already used: a concurrent
+    submission of the same form got there first. The caller's transaction rolls back, and the
+    caller returns what that submission made; `job` is its job."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"idempotency key already used by job {job.id}")
+        self.job = job
+
+
 @dataclass(frozen=True)
 class ClaimedJob:
     """A job as its worker sees it. `lease_token` proves the worker still holds it."""
@@ -448,8 +458,10 @@ class JobQueue:
         run_after: datetime | None = None,
         cost_estimate: float | None = None,
         job_id: str | None = None,
+        new_only: bool = False,
     ) -> Job:
-        """Add a job, or return the existing one when `idempotency_key` was used before."""
+        """Add a job, or return the existing one when `idempotency_key` was used before (with
+        `new_only`, raise DuplicateKey instead: the caller wrote rows for a new job)."""
         new = job_id or new_id()
         now = utcnow()
         with self._tx(db) as tx:
@@ -491,7 +503,10 @@ class JobQueue:
                     set_={"idempotency_key": insert.excluded.idempotency_key},
                 )
             row = tx.execute(insert.returning(*jobs.c)).one()
-            return Job(**row._mapping)
+            job = Job(**row._mapping)
+            if new_only and job.id != new:
+                raise DuplicateKey(job)
+            return job
 
     def start_exclusive(
         self, kind: str, payload: dict[str, Any], *, concurrency_key: str, db: Executor | None = None, **kw: Any

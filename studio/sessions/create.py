@@ -15,6 +15,7 @@ from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
 from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid
+from studio.queue import DuplicateKey
 from studio.services import Services
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
@@ -26,10 +27,6 @@ from studio.sessions.params import (
     title_from_prompt,
 )
 from studio.sessions.views import status_words
-
-
-class _Replayed(Exception):
-    """The idempotency key was taken by a concurrent submission: roll ours back."""
 
 
 def _job_key(owner_id: str, idempotency_key: str) -> str:
@@ -88,7 +85,7 @@ def _add_generation(
     parent_id: str | None,
     params: dict[str, Any],
 ) -> ImageGeneration:
-    """Insert the generation and enqueue its job; raises _Replayed if the key was just taken."""
+    """Insert the generation and enqueue its job; raises DuplicateKey if the key was just taken."""
     estimate = estimate_cost(checked)
     limits.check(db, services.settings, session.owner_id, estimate, what="step")
     p = checked.params
@@ -115,9 +112,8 @@ def _add_generation(
         owner_id=session.owner_id,
         label=f"Step {gen.step} · {session.title}",
         cost_estimate=estimate,
+        new_only=True,
     )
-    if (job.payload or {}).get("generation_id") != gen.id:
-        raise _Replayed()
     gen.job_id = job.id
     now = utcnow()
     session.updated_at = now
@@ -155,7 +151,7 @@ def create_session(
                 parent_id=None,
                 params=checked.params.to_json(),
             )
-    except _Replayed:
+    except DuplicateKey:
         gen, session = _after_race(services, owner_id, job_key)
     return session, gen
 
@@ -317,7 +313,7 @@ def iterate(
                 params=checked.params.to_json(),
             )
             _attach_inputs(db, services, gen, owner_id, source, mask_png)
-    except _Replayed:
+    except DuplicateKey:
         gen, _ = _after_race(services, owner_id, job_key)
     return gen
 
@@ -358,6 +354,6 @@ def regenerate(
                     _copy_asset(asset, role=asset.role, generation_id=gen.id, session_id=session.id)
                 )
             db.flush()
-    except _Replayed:
+    except DuplicateKey:
         gen, _ = _after_race(services, owner_id, job_key)
     return gen

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from db.schema import Job, Song, SongVerse
 from studio import limits
 from studio.errors import Conflict
+from studio.queue import DuplicateKey
 from studio.services import Services
 from studio.songs.illustration import (
     JOB_KIND,
@@ -42,10 +43,6 @@ def _estimate(services: Services) -> float | None:
         return services.provider(name).estimate_cost(model, illustration_request("verse"))
     except Exception:  # an unknown price must not block a draft; the ledger has the actual
         return None
-
-
-class _Replayed(Exception):
-    """The form's idempotency key was taken by a concurrent submission: roll ours back."""
 
 
 def _replay(db: Session, owner_id: str, form_key: str) -> Song | None:
@@ -92,7 +89,7 @@ def create_song_draft(
             db.add_all(verses)
             db.flush()
             for verse in verses:
-                job = services.queue.enqueue(
+                services.queue.enqueue(
                     JOB_KIND,
                     {"song_id": song.id, "verse_id": verse.id, "verse": verse.sequence_number},
                     db=db,
@@ -103,10 +100,9 @@ def create_song_draft(
                     owner_id=owner_id,
                     label=verse_label(verse.sequence_number, song.title),
                     cost_estimate=estimate,
+                    new_only=True,
                 )
-                if (job.payload or {}).get("song_id") != song.id:
-                    raise _Replayed()
-    except _Replayed:
+    except DuplicateKey:
         with services.db() as db:
             found = _replay(db, owner_id, form_key)
         if found is None:

@@ -18,6 +18,7 @@ from db.types import utcnow
 from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid, NotFound
 from studio.providers.base import ImageRequest, VideoRequest
+from studio.queue import DuplicateKey
 from studio.services import Services
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
 from studio.storyboards.params import (
@@ -93,10 +94,6 @@ def _replay(services: Services, owner_id: str, job_key: str) -> StoryboardGenera
         if gen is not None:
             db.expunge(gen)
         return gen
-
-
-class Replayed(Exception):
-    """The idempotency key was taken by a concurrent request: roll ours back."""
 
 
 def _target(
@@ -288,15 +285,14 @@ def _request(
                 owner_id=owner_id,
                 label=_label(media, mode, target, text),
                 cost_estimate=estimate,
+                new_only=True,
             )
-            if (job.payload or {}).get("generation_id") != gen.id:
-                raise Replayed()
             gen.job_id = job.id
             if target.storyboard is not None:
                 target.storyboard.updated_at = utcnow()
             db.flush()
             db.expunge(gen)
-    except Replayed:
+    except DuplicateKey:
         found = _replay(services, owner_id, job_key)
         if found is None:
             raise Conflict(

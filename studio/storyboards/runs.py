@@ -12,10 +12,11 @@ from db.types import utcnow
 from studio import limits
 from studio.errors import Conflict, InProgress, Invalid, NotFound
 from studio.providers.base import ImageRequest
+from studio.queue import DuplicateKey
 from studio.services import Services
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model
-from studio.storyboards.requests import Replayed, owner_job_key
+from studio.storyboards.requests import owner_job_key
 
 
 def exclusive_key(storyboard_id: str) -> str:
@@ -110,14 +111,13 @@ def generate_storyboard_images(
                 owner_id=owner_id,
                 label=f"Images for {board.title} ({len(gens)})"[:300],
                 cost_estimate=total,
+                new_only=True,
             )
-            if (job.payload or {}).get("generation_ids") != [g.id for g in gens]:
-                raise Replayed()
             for gen in gens:
                 gen.job_id = job.id
             board.updated_at = utcnow()
             db.flush()
-    except (Replayed, InProgress):
+    except (DuplicateKey, InProgress):
         previous = _job_by_key(services, owner_id, job_key)
         if previous is None:
             raise

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from db.schema import Job
 from db.types import utcnow
 from studio.errors import Conflict, InProgress
-from studio.queue import JobQueue, LeaseLost, backoff_seconds
+from studio.queue import DuplicateKey, JobQueue, LeaseLost, backoff_seconds
 
 
 @pytest.fixture
@@ -57,6 +57,17 @@ def test_idempotent_enqueue_returns_existing(queue: JobQueue) -> None:
     first = queue.enqueue("noop", {"x": 1}, idempotency_key="form-1")
     again = queue.enqueue("noop", {"x": 2}, idempotency_key="form-1")
     assert again.id == first.id and again.payload == {"x": 1}
+
+
+def test_new_only_enqueue_refuses_a_used_key_and_writes_nothing(
+    queue: JobQueue, engine: sa.Engine
+) -> None:
+    first = queue.enqueue("noop", {"x": 1}, idempotency_key="form-2", new_only=True)
+    with pytest.raises(DuplicateKey) as caught:
+        queue.enqueue("noop", {"x": 2}, idempotency_key="form-2", new_only=True)
+    assert caught.value.job.id == first.id and caught.value.job.payload == {"x": 1}
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Job)).scalar() == 1
 
 
 def test_idempotent_enqueue_from_20_threads(queue: JobQueue, engine: sa.Engine) -> None:
