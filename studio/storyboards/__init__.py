@@ -81,7 +81,6 @@ from studio.storyboards.views import (
     get_storyboard,
     list_storyboards,
     list_unfiled,
-    read_asset,
 )
 
 __all__ = [
@@ -93,6 +92,6 @@ __all__ = [
     "add_entity", "clear_storyboard_job", "create_storyboard", "delete_entity", "entity_prompt",
     "exclusive_job", "exclusive_key", "generate_storyboard_images", "generation_statuses",
     "get_generation", "get_storyboard", "list_storyboards", "list_unfiled", "model_choices",
-    "new_idempotency_key", "read_asset", "rename_storyboard", "request_animate", "request_edit",
+    "new_idempotency_key", "rename_storyboard", "request_animate", "request_edit",
     "request_image", "request_video", "update_entity",
 ]

@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
-from studio import assets
 from studio.errors import NotFound
 from studio.services import Services
-from studio.storyboards.ownership import ENTITY_NOT_FOUND, owned_asset, owned_storyboard
+from studio.storyboards.ownership import ENTITY_NOT_FOUND, owned_storyboard
 from studio.storyboards.params import ACTIVE, MODE_LABELS
 from studio.storyboards.runs import exclusive_key
 
@@ -369,13 +368,3 @@ def get_generation(services: Services, owner_id: str, generation_id: str) -> Gen
     if not views:
         raise NotFound("That request does not exist or is not yours.")
     return views[0]
-
-
-def read_asset(services: Services, owner_id: str, asset_id: str, *, thumbnail: bool = False) -> bytes:
-    """The bytes of one of the owner's assets (its thumbnail or poster when asked)."""
-    with services.db() as db:
-        asset = owned_asset(db, owner_id, asset_id)
-        db.expunge(asset)
-    if thumbnail:
-        return assets.read_thumbnail(services.storage, asset)
-    return assets.read_bytes(services.storage, asset)

@@ -51,17 +51,14 @@ def render_next_step(
     )
     parent: GenerationView | None = None
     upload_bytes: bytes | None = None
-    source_image: bytes | None = None
     if source_kind == "upload":
         file = st.file_uploader("Input image (PNG, JPEG or WebP)", type=UPLOAD_TYPES,
                                 key=f"{prefix}/input")
         if file is not None:
-            upload_bytes = source_image = file.getvalue()
+            upload_bytes = file.getvalue()
             _offer_embedded_parameters(upload_bytes, view.id)
     else:
         parent = _iterate_from(view, selected, on_select, prefix)
-        if parent is not None:
-            source_image = full_image(parent.output)
 
     mask_kind = st.segmented_control(
         "Mask", list(MASK_CHOICES), format_func=MASK_CHOICES.get, default="none",
@@ -71,7 +68,8 @@ def render_next_step(
     )
     canvas_data = None
     mask_bytes: bytes | None = None
-    if mask_kind == "paint":
+    if mask_kind == "paint":  # only now is the source's full image needed
+        source_image = upload_bytes or (full_image(parent.output) if parent else None)
         if source_image is None:
             st.info("Choose or upload the image to paint on first.")
         else:

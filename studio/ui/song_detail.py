@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from db.schema import ImageAsset
 from studio import songs
 from studio.services import Services
 from studio.songs import SongView, VerseView
@@ -18,12 +17,6 @@ from studio.ui.text import md
 VERSES_PER_PAGE = 10
 MAX_STRIP = 40  # thumbnails in the song's overview strip
 REFRESH_SECONDS = 2
-
-
-def image_bytes(services: Services, asset: ImageAsset, *, thumbnail: bool = False) -> bytes | None:
-    """The stored image (cached, see studio/ui/media.py); None when its file is missing, so the
-    verse can say so instead of breaking the page."""
-    return media.thumbnail(asset) if thumbnail else media.full_image(asset)
 
 
 def _provider_label(services: Services, name: str) -> str:
@@ -150,7 +143,7 @@ def _render_strip(services: Services, song: SongView) -> None:
         done = done[:MAX_STRIP]
     pictures, captions = [], []
     for v in done:
-        data = image_bytes(services, v.illustration, thumbnail=True)  # type: ignore[arg-type]
+        data = media.thumbnail(v.illustration)
         if data:
             pictures.append(data)
             captions.append(f"Verse {v.number}")
@@ -175,7 +168,7 @@ def _render_verse(services: Services, v: VerseView) -> None:
     with st.container(border=True):
         pic, words = st.columns([3, 2])
         with pic:
-            data = image_bytes(services, v.illustration) if v.illustration else None
+            data = media.full_image(v.illustration)
             if data:
                 st.image(data, width="stretch", caption=f"Verse {v.number}")
             elif v.illustration is not None:
@@ -205,7 +198,7 @@ def _render_verse(services: Services, v: VerseView) -> None:
             if v.prompt or v.illustration is not None:
                 with st.expander("Prompt and thumbnail", icon=":material/description:"):
                     if v.illustration is not None:
-                        thumb = image_bytes(services, v.illustration, thumbnail=True)
+                        thumb = media.thumbnail(v.illustration)
                         if thumb:
                             st.image(
                                 thumb,

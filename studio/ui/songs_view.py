@@ -13,9 +13,10 @@ from studio import songs
 from studio.form_keys import submission_key
 from studio.services import Services
 from studio.songs import SongRow
+from studio.ui import media
 from studio.ui.feedback import flash, user_errors
 from studio.ui.identity import current_owner
-from studio.ui.song_detail import image_bytes, render_song
+from studio.ui.song_detail import render_song
 from studio.ui.text import md
 
 _OPEN = "_songs_open"  # a song to open on the next run (set before the picker exists)
@@ -99,7 +100,7 @@ def render_create_form(services: Services, owner: str, *, expanded: bool) -> Non
 
 def songs_frame(services: Services, rows: list[SongRow]) -> pd.DataFrame:
     covers = [
-        _data_url(image_bytes(services, r.cover, thumbnail=True)) if r.cover else None
+        _data_url(media.thumbnail(r.cover)) if r.cover else None
         for r in rows
     ]
     return pd.DataFrame(

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.engine import Engine
 
 from db.engine import database_label
 from studio.job_views import job_counts
 from studio.services import Services
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _waiting_jobs(database: str, _engine: Engine) -> int:
+    """Pending + running jobs of `database`. Counting scans the jobs table (no index on status,
+    on purpose: see db/schema.py), so Home reruns share one count for a few seconds."""
+    counts = job_counts(_engine)
+    return counts.get("pending", 0) + counts.get("running", 0)
 
 
 def render_configuration(services: Services) -> None:
@@ -18,8 +27,7 @@ def render_configuration(services: Services) -> None:
         c1.caption(database_label(services.engine))
         c2.metric("Storage", "S3" if settings.storage_url.startswith("s3://") else "Local files")
         c2.caption(settings.storage_url)
-        counts = job_counts(services.engine)
-        c3.metric("Jobs waiting", counts.get("pending", 0) + counts.get("running", 0))
+        c3.metric("Jobs waiting", _waiting_jobs(settings.database_url, services.engine))
         c3.caption("Embedded worker " + ("on" if settings.embedded_worker else "off"))
 
         st.markdown("**Providers**")

@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from studio import imaging, sessions
+from studio import sessions
 from studio.form_keys import submission_key
 from studio.humanize import duration, money
 from studio.services import Services
 from studio.sessions import GenerationView, SessionView
 from studio.ui.feedback import flash, user_errors
 from studio.ui.history_tree import STATUS_COLORS, STATUS_ICONS
-from studio.ui.media import full_image
+from studio.ui.media import full_image, mask_overlay
 
 MODE_LABELS = {
     "text_to_image": "text-to-image", "image_to_image": "image-to-image", "inpaint": "inpainting",
@@ -33,9 +33,7 @@ def render_viewer(view: SessionView, gen: GenerationView) -> None:
             "Show the mask", key=f"overlay:{gen.id}",
             help="Tints the region this step was allowed to change.",
         ):
-            mask = full_image(gen.mask)
-            if image is not None and mask is not None:
-                image = imaging.mask_overlay(image, mask)
+            image = mask_overlay(out, gen.mask) or image
         if image is None:
             st.warning("This image's file is missing from storage.")
         else:
