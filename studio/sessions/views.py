@@ -10,20 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
+from studio.job_views import follow_job
 from studio.services import Services
 from studio.sessions.ownership import owned_session
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "canceled")
-# A job's status as the generation it works on would show it.
-_JOB_TO_GENERATION = {
-    "pending": "queued",
-    "running": "running",
-    "failed": "failed",
-    "canceled": "canceled",
-}
-
-
 @dataclass(frozen=True)
 class SessionCard:
     """One card on Home: enough to draw it without another query."""
@@ -214,12 +206,10 @@ def effective_status(gen: ImageGeneration, job: Any | None) -> tuple[str, str | 
 
     A generation in flight follows its job: a job cleared by an editor or reaped back to the
     queue never ran the generation's hook, so the job row is the truth for it."""
-    if gen.status in ACTIVE and job is not None and job.status in _JOB_TO_GENERATION:
-        status = _JOB_TO_GENERATION[job.status]
-        if status in ("failed", "canceled"):
-            return status, job.last_error or gen.error, job.error_class or gen.error_class
-        return status, gen.error, gen.error_class
-    return gen.status, gen.error, gen.error_class
+    status, error = follow_job(gen.status, gen.error, job)
+    if status != gen.status and status in ("failed", "canceled"):
+        return status, error, (job.error_class if job is not None else None) or gen.error_class
+    return status, error, gen.error_class
 
 
 def get_session(services: Services, owner_id: str, session_id: str) -> SessionView:

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from studio.errors import NotFound
+from studio.job_views import follow_job
 from studio.services import Services
 from studio.storyboards.ownership import ENTITY_NOT_FOUND, owned_storyboard
 from studio.storyboards.params import ACTIVE, MODE_LABELS
 from studio.storyboards.runs import exclusive_key
 
 # A job's status as the generation it works on would show it.
-_JOB_TO_GENERATION = {"pending": "queued", "failed": "failed", "canceled": "canceled"}
 
 
 @dataclass
@@ -176,14 +176,9 @@ class StoryboardCard:
 def _effective(gen: StoryboardGeneration, job: Any | None) -> tuple[str, str | None, str | None]:
     """(status, error, stage). A generation in flight follows its job: a job cleared by an
     editor, or reaped back to the queue, never ran the generation's hook."""
-    if gen.status in ACTIVE and job is not None:
-        if job.status in ("failed", "canceled"):
-            return _JOB_TO_GENERATION[job.status], job.last_error or gen.error, None
-        if job.status == "pending":
-            return "queued", gen.error, None
-        if job.status == "running":
-            return gen.status, gen.error, job.stage if gen.status == "running" else None
-    return gen.status, gen.error, None
+    status, error = follow_job(gen.status, gen.error, job)
+    stage = job.stage if status == "running" and job is not None else None
+    return status, error, stage
 
 
 def _views(
