@@ -101,3 +101,14 @@ def page(chromium: str, request: pytest.FixtureRequest) -> Iterator[object]:
         yield pg
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
         browser.close()
+
+
+def settle(page: object, timeout_s: float = 30.0) -> None:
+    """Wait until the page has finished a rerun: while Streamlit reruns it keeps the previous
+    elements on screen marked `data-stale="true"`, so one label can briefly appear twice."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if page.locator('[data-stale="true"]').count() == 0:  # type: ignore[attr-defined]
+            return
+        time.sleep(0.2)
+    raise AssertionError("the page kept rerunning")

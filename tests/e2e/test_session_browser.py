@@ -14,7 +14,7 @@ from PIL import Image
 from db.schema import ImageAsset, ImageGeneration
 from studio.config import Settings
 from studio.services import Services
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded_worker]
 
@@ -48,16 +48,19 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     page.get_by_role("heading", name="a lighthouse on a cliff at dusk").wait_for(timeout=30_000)
     assert "session=" in page.url
     _wait_for_step(page, 1)
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "session-1-first-image.png"), full_page=True)
 
     page.get_by_placeholder("What should change?", exact=False).fill("the same, in winter")
     _generate(page)
     _wait_for_step(page, 2)
+    settle(page)
     tree = page.get_by_text("2 steps · branches", exact=False).first
     tree.wait_for()
     page.screenshot(path=str(ARTIFACTS / "session-2-iterated.png"), full_page=True)
 
     page.get_by_text("Paint a mask", exact=True).click()
+    settle(page)
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for()
     box = canvas.bounding_box()
@@ -69,10 +72,12 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
         page.mouse.move(x0 + k * box["width"] * 0.02, y0 + k * box["height"] * 0.01)
     page.mouse.up()
     time.sleep(2)  # the canvas sends the painted layer on mouse up
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "session-3-mask-painted.png"), full_page=True)
     page.get_by_placeholder("What should change?", exact=False).fill("a red boat")
     _generate(page)
     _wait_for_step(page, 3)
+    settle(page)
     page.get_by_text("3 steps · branches", exact=False).first.wait_for()
     page.get_by_text("Show the mask").click()
     time.sleep(1)
