@@ -53,8 +53,13 @@ def job_row(at: datetime, **over: Any) -> dict[str, Any]:
 
     row = pending_job_values("noop", at=at)
     # not written by enqueue; listed so every row of a bulk insert has the same keys
-    row.update(lease_owner=None, lease_token=None, lease_expires_at=None, heartbeat_at=None,
-               started_at=None)
+    row.update(
+        lease_owner=None,
+        lease_token=None,
+        lease_expires_at=None,
+        heartbeat_at=None,
+        started_at=None,
+    )
     row.update(over)
     return row
 
@@ -154,7 +159,9 @@ def check_loaded(engine: Engine) -> None:
         counts = {
             bool(held): n
             for held, n in conn.execute(
-                sa.select(jobs.c.held, sa.func.count()).where(jobs.c.status == "pending").group_by(jobs.c.held)
+                sa.select(jobs.c.held, sa.func.count())
+                .where(jobs.c.status == "pending")
+                .group_by(jobs.c.held)
             ).all()
         }
     if counts.get(False) != PENDING or counts.get(True) != BLOCKED:
@@ -191,7 +198,9 @@ def main() -> None:
     )
     problem = reachable()
     if problem is not None:
-        print(f"PostgreSQL at {admin_url().render_as_string(hide_password=True)} is unreachable ({problem}); skipping.")
+        print(
+            f"PostgreSQL at {admin_url().render_as_string(hide_password=True)} is unreachable ({problem}); skipping."
+        )
         print("RESULT skipped=postgres_unreachable")
         return
 

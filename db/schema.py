@@ -67,9 +67,7 @@ class ImageSession(Base):
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
-    __table_args__ = (
-        sa.Index("ix_image_sessions_owner_updated", "owner_id", "updated_at"),
-    )
+    __table_args__ = (sa.Index("ix_image_sessions_owner_updated", "owner_id", "updated_at"),)
 
 
 class ImageGeneration(Base):

@@ -139,7 +139,7 @@ def _normalise(value: Any, default_storyboard: str | None) -> _Request:
     if isinstance(value, str):
         value = {"prompt": value}
     if not isinstance(value, dict):
-        raise Invalid("Each entry must be an object with a \"prompt\" (or a prompt string).")
+        raise Invalid('Each entry must be an object with a "prompt" (or a prompt string).')
     fields: dict[str, Any] = {}
     for key, item in value.items():
         name = ALIASES.get(key)

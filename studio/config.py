@@ -88,9 +88,7 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(
         60, ge=1, validation_alias=_env("STUDIO_LEASE_SECONDS", "lease_seconds")
     )
-    max_attempts: int = Field(
-        3, ge=1, validation_alias=_env("STUDIO_MAX_ATTEMPTS", "max_attempts")
-    )
+    max_attempts: int = Field(3, ge=1, validation_alias=_env("STUDIO_MAX_ATTEMPTS", "max_attempts"))
     admins: str = Field(
         "",
         validation_alias=_env("STUDIO_ADMINS", "admins"),
@@ -123,9 +121,7 @@ class Settings(BaseSettings):
     # --- providers ---------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    openrouter_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("OPENROUTER_API_KEY")
-    )
+    openrouter_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENROUTER_API_KEY"))
     openrouter_model: str = Field(
         "google/gemini-2.5-flash-image", validation_alias=_env("OPENROUTER_MODEL")
     )
@@ -142,9 +138,7 @@ class Settings(BaseSettings):
     )
     google_base_url: str | None = Field(None, validation_alias=_env("GOOGLE_BASE_URL"))
 
-    @field_validator(
-        "openai_api_key", "openrouter_api_key", "google_api_key", mode="before"
-    )
+    @field_validator("openai_api_key", "openrouter_api_key", "google_api_key", mode="before")
     @classmethod
     def _blank_key_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v

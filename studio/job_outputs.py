@@ -64,7 +64,9 @@ def store_image(services: Services, data: bytes, bucket: str) -> StoredOutput:
     return StoredOutput(prepared, services.storage.name, bucket, key, thumb)
 
 
-def store_video(services: Services, data: bytes, mime_type: str | None, bucket: str) -> StoredOutput:
+def store_video(
+    services: Services, data: bytes, mime_type: str | None, bucket: str
+) -> StoredOutput:
     """Uploading: check a provider's video and take its poster frame, then store both."""
     prepared = assets.prepare_video(data, mime_type)
     key, poster = assets.store_prepared(services.storage, prepared, bucket)
@@ -99,9 +101,7 @@ class Charge:
         return cls(owner_id, provider, model, units, estimate, result.cost_actual, usage)
 
 
-def settle(
-    ctx: JobContext, db: Session, outcome: dict[str, Any], charge: Charge
-) -> dict[str, Any]:
+def settle(ctx: JobContext, db: Session, outcome: dict[str, Any], charge: Charge) -> dict[str, Any]:
     """The end of the job's output transaction `db`: the ledger row, then the job's completion
     with `outcome` and the actual cost. Returns `outcome`."""
     db.add(

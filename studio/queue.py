@@ -60,7 +60,9 @@ class LeaseLost(Conflict):
     """This worker no longer holds the job (it was reaped, cleared or finished elsewhere)."""
 
     def __init__(self, job_id: str) -> None:
-        super().__init__(f"Job {job_id[:8]} is no longer held by this worker; its result was discarded.")
+        super().__init__(
+            f"Job {job_id[:8]} is no longer held by this worker; its result was discarded."
+        )
         self.job_id = job_id
 
 
@@ -509,7 +511,13 @@ class JobQueue:
             return job
 
     def start_exclusive(
-        self, kind: str, payload: dict[str, Any], *, concurrency_key: str, db: Executor | None = None, **kw: Any
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        concurrency_key: str,
+        db: Executor | None = None,
+        **kw: Any,
     ) -> Job:
         """Enqueue exclusive work on a key: "already in progress" if a job of the key is queued
         or running with a recent heartbeat; a stale running one is cleared automatically."""
@@ -590,7 +598,9 @@ class JobQueue:
 
     # -- while running --------------------------------------------------------------------
 
-    def heartbeat(self, job: ClaimedJob, *, stage: str | None = None, db: Executor | None = None) -> bool:
+    def heartbeat(
+        self, job: ClaimedJob, *, stage: str | None = None, db: Executor | None = None
+    ) -> bool:
         """Extend the lease (and record the stage). Returns True when cancellation was asked.
 
         Raises LeaseLost when the job is no longer this worker's."""
@@ -605,7 +615,11 @@ class JobQueue:
         return bool(row.cancel_requested)
 
     def _update_held(
-        self, tx: Executor, job: ClaimedJob, values: dict[str, Any], *returning: sa.ColumnElement[Any]
+        self,
+        tx: Executor,
+        job: ClaimedJob,
+        values: dict[str, Any],
+        *returning: sa.ColumnElement[Any],
     ) -> sa.Row[Any]:
         """Update a running job only while `job`'s lease token still holds it; else LeaseLost."""
         row = tx.execute(
@@ -713,8 +727,9 @@ class JobQueue:
         'pending' when it will be retried, 'failed' when it will not."""
         with self._tx(db) as tx:
             current = tx.execute(
-                sa.select(jobs.c.attempts, jobs.c.max_attempts, jobs.c.rate_limit_waits, jobs.c.stage)
-                .where(jobs.c.id == job.id, jobs.c.lease_token == job.lease_token)
+                sa.select(
+                    jobs.c.attempts, jobs.c.max_attempts, jobs.c.rate_limit_waits, jobs.c.stage
+                ).where(jobs.c.id == job.id, jobs.c.lease_token == job.lease_token)
             ).first()
             if current is None:
                 raise LeaseLost(job.id)
@@ -772,7 +787,9 @@ class JobQueue:
             ).first()
             if row is None:
                 job = self.get(job_id, db=tx)
-                raise Conflict(f"Only failed or canceled jobs can be requeued; this one is {job.status}.")
+                raise Conflict(
+                    f"Only failed or canceled jobs can be requeued; this one is {job.status}."
+                )
             if row.concurrency_key is None:
                 tx.execute(jobs.update().where(jobs.c.id == job_id).values(held=False))
             else:
@@ -836,8 +853,13 @@ class JobQueue:
         Returns how many jobs were reaped."""
         with self._tx(db) as tx:
             expired = tx.execute(
-                sa.select(jobs.c.id, jobs.c.attempts, jobs.c.max_attempts, jobs.c.concurrency_key, jobs.c.ordered)
-                .where(_lit(jobs.c.status, "running"), jobs.c.lease_expires_at < self._now())
+                sa.select(
+                    jobs.c.id,
+                    jobs.c.attempts,
+                    jobs.c.max_attempts,
+                    jobs.c.concurrency_key,
+                    jobs.c.ordered,
+                ).where(_lit(jobs.c.status, "running"), jobs.c.lease_expires_at < self._now())
             ).all()
             for job in expired:
                 out_of_attempts = job.attempts >= job.max_attempts
@@ -861,7 +883,11 @@ class JobQueue:
                     )
                 tx.execute(
                     jobs.update()
-                    .where(jobs.c.id == job.id, _lit(jobs.c.status, "running"), jobs.c.lease_expires_at < self._now())
+                    .where(
+                        jobs.c.id == job.id,
+                        _lit(jobs.c.status, "running"),
+                        jobs.c.lease_expires_at < self._now(),
+                    )
                     .values(**values)
                 )
                 if not out_of_attempts or not job.ordered:

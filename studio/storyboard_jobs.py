@@ -81,9 +81,18 @@ def _load(ctx: JobContext, generation_id: str, *, missing_ok: bool = False) -> _
         gen.started_at = utcnow()
         gen.completed_at = None
         work = _Work(
-            gen.id, gen.owner_id, gen.entity_id, gen.media, gen.mode, gen.provider, gen.model,
-            gen.prompt, dict(gen.params or {}), None, gen.cost_estimate,
-        )  # fmt: skip
+            gen.id,
+            gen.owner_id,
+            gen.entity_id,
+            gen.media,
+            gen.mode,
+            gen.provider,
+            gen.model,
+            gen.prompt,
+            dict(gen.params or {}),
+            None,
+            gen.cost_estimate,
+        )
     if source_asset is not None:
         work.source = assets.read_bytes(services.storage, source_asset)
     return work

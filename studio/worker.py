@@ -99,7 +99,11 @@ class JobContext:
             raise JobCanceled()
 
     def complete(
-        self, *, db: Any = None, result: dict[str, Any] | None = None, cost_actual: float | None = None
+        self,
+        *,
+        db: Any = None,
+        result: dict[str, Any] | None = None,
+        cost_actual: float | None = None,
     ) -> None:
         """Complete the job inside the caller's transaction (pass its session as `db`)."""
         self.queue.finish(self.job, result=result, cost_actual=cost_actual, db=db)
@@ -153,7 +157,9 @@ def _load_handlers() -> None:
     import studio.jobs  # noqa: F401
 
 
-def _settle_failure(services: Services, kind: JobKind | None, job: ClaimedJob, status: str, message: str) -> None:
+def _settle_failure(
+    services: Services, kind: JobKind | None, job: ClaimedJob, status: str, message: str
+) -> None:
     if kind and kind.on_settled:
         try:
             kind.on_settled(services, job, status, message)
@@ -222,7 +228,11 @@ def run_claimed(
     def failed(error_class: str, message: str, retry_after: float | None = None) -> JobOutcome:
         try:
             status = queue.fail(
-                job, error_class=error_class, message=message, stage=ctx.current_stage, retry_after_s=retry_after
+                job,
+                error_class=error_class,
+                message=message,
+                stage=ctx.current_stage,
+                retry_after_s=retry_after,
             )
         except LeaseLost as lost:
             return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
@@ -244,7 +254,9 @@ def run_claimed(
         except LeaseLost as lost:
             return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
         _settle_failure(services, kind, job, "canceled", "Canceled while running.")
-        return JobOutcome(job.id, job.kind, "canceled", "Canceled; the result was discarded.", job.label)
+        return JobOutcome(
+            job.id, job.kind, "canceled", "Canceled; the result was discarded.", job.label
+        )
     except LeaseLost as lost:
         log.warning("job %s: %s", job.id, lost.user_message)
         return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)

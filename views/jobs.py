@@ -9,6 +9,8 @@ from studio.ui.job_table import render_jobs_page
 from studio.ui.services import get_services
 
 st.title("Jobs")
-st.caption("One queue for all work: session generations, verse illustrations, storyboard images and videos.")
+st.caption(
+    "One queue for all work: session generations, verse illustrations, storyboard images and videos."
+)
 show_flashes()
 render_jobs_page(get_services())

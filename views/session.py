@@ -74,8 +74,9 @@ main, side = st.columns([3, 2], gap="large")
 with main:
     if selected is not None:
         render_viewer(view, selected)
-        render_actions(services, owner, view, selected, on_duplicate=duplicate,
-                       on_new_step=select_new)
+        render_actions(
+            services, owner, view, selected, on_duplicate=duplicate, on_new_step=select_new
+        )
         render_details(view, selected)
         render_compare(view, selected)
     st.divider()

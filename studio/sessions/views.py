@@ -16,6 +16,8 @@ from studio.sessions.ownership import owned_session
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "canceled")
+
+
 @dataclass(frozen=True)
 class SessionCard:
     """One card on Home: enough to draw it without another query."""

@@ -74,9 +74,12 @@ def generate_storyboard_images(
                 width, height, aspect = IMAGE_SHAPES[entity.kind]
                 text = entity_prompt(entity, style)[: services.settings.max_prompt_chars]
                 request = ImageRequest(
-                    mode="text_to_image", prompt=text, width=width, height=height,
+                    mode="text_to_image",
+                    prompt=text,
+                    width=width,
+                    height=height,
                     aspect_ratio=aspect,
-                )  # fmt: skip
+                )
                 estimates.append(impl.estimate_cost(info.id, request))
                 gens.append(
                     StoryboardGeneration(
@@ -135,9 +138,7 @@ def _job_by_key(services: Services, owner_id: str, job_key: str) -> Job | None:
         return job
 
 
-def clear_storyboard_job(
-    services: Services, owner_id: str, storyboard_id: str, job_id: str
-) -> str:
+def clear_storyboard_job(services: Services, owner_id: str, storyboard_id: str, job_id: str) -> str:
     """The "clear stuck job" offer: fail a running whole-storyboard job (revoking its lease),
     or cancel a queued one. Returns what happened: 'cleared' or 'canceled'."""
     with services.db() as db:

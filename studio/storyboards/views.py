@@ -199,9 +199,9 @@ def _views(
         {
             r.id: r
             for r in db.execute(
-                sa.select(
-                    jobs.c.id, jobs.c.status, jobs.c.stage, jobs.c.last_error
-                ).where(jobs.c.id.in_(job_ids))
+                sa.select(jobs.c.id, jobs.c.status, jobs.c.stage, jobs.c.last_error).where(
+                    jobs.c.id.in_(job_ids)
+                )
             ).all()
         }
         if job_ids

@@ -22,7 +22,11 @@ STATUS_ICONS = {
     "canceled": ":material/block:",
 }
 STATUS_COLORS = {
-    "queued": "gray", "running": "blue", "succeeded": "green", "failed": "red", "canceled": "gray",
+    "queued": "gray",
+    "running": "blue",
+    "succeeded": "green",
+    "failed": "red",
+    "canceled": "gray",
 }
 
 
@@ -36,7 +40,9 @@ def status_text(gen: GenerationView) -> str:
     return f":{color}[{STATUS_ICONS.get(gen.status, '')} {label}]"
 
 
-def render_tree(view: SessionView, selected_id: str | None, on_select: Callable[[str], None]) -> None:
+def render_tree(
+    view: SessionView, selected_id: str | None, on_select: Callable[[str], None]
+) -> None:
     nodes = list(view.walk())
     st.subheader("History")
     if not nodes:
@@ -57,11 +63,23 @@ def render_tree(view: SessionView, selected_id: str | None, on_select: Callable[
 
     if pages > 1:
         c1, c2, c3 = st.columns([1, 2, 1])
-        c1.button("", icon=":material/chevron_left:", key=f"{page_key}:prev",
-                  disabled=page <= 1, on_click=_turn, args=(page_key, page - 1))
+        c1.button(
+            "",
+            icon=":material/chevron_left:",
+            key=f"{page_key}:prev",
+            disabled=page <= 1,
+            on_click=_turn,
+            args=(page_key, page - 1),
+        )
         c2.caption(f"Page {page} of {pages}")
-        c3.button("", icon=":material/chevron_right:", key=f"{page_key}:next",
-                  disabled=page >= pages, on_click=_turn, args=(page_key, page + 1))
+        c3.button(
+            "",
+            icon=":material/chevron_right:",
+            key=f"{page_key}:next",
+            disabled=page >= pages,
+            on_click=_turn,
+            args=(page_key, page + 1),
+        )
 
 
 def _turn(page_key: str, page: int) -> None:

@@ -109,12 +109,17 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
         if job.status == "running":
             if cols[2].button("Cancel", key="cancel_running", disabled=job.cancel_requested):
                 services.queue.cancel(job.id)
-                flash("Cancel requested: the worker stops at its next stage.", icon=":material/cancel:")
+                flash(
+                    "Cancel requested: the worker stops at its next stage.",
+                    icon=":material/cancel:",
+                )
                 st.rerun()
             if cols[3].button("Clear…", key="clear"):
                 _confirm_clear(services, job)
     if job.last_error:
-        st.caption(f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): {job.last_error}")
+        st.caption(
+            f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): {job.last_error}"
+        )
 
 
 def render_jobs_page(services: Services) -> None:

@@ -46,14 +46,19 @@ def render_next_step(
     st.subheader("Next step")
 
     source_kind = st.segmented_control(
-        "Start from", list(SOURCE_CHOICES), format_func=SOURCE_CHOICES.get,
-        default="selected", key=f"{prefix}/source", required=True,
+        "Start from",
+        list(SOURCE_CHOICES),
+        format_func=SOURCE_CHOICES.get,
+        default="selected",
+        key=f"{prefix}/source",
+        required=True,
     )
     parent: GenerationView | None = None
     upload_bytes: bytes | None = None
     if source_kind == "upload":
-        file = st.file_uploader("Input image (PNG, JPEG or WebP)", type=UPLOAD_TYPES,
-                                key=f"{prefix}/input")
+        file = st.file_uploader(
+            "Input image (PNG, JPEG or WebP)", type=UPLOAD_TYPES, key=f"{prefix}/input"
+        )
         if file is not None:
             upload_bytes = file.getvalue()
             _offer_embedded_parameters(upload_bytes, view.id)
@@ -61,8 +66,12 @@ def render_next_step(
         parent = _iterate_from(view, selected, on_select, prefix)
 
     mask_kind = st.segmented_control(
-        "Mask", list(MASK_CHOICES), format_func=MASK_CHOICES.get, default="none",
-        key=f"{prefix}/mask_kind", required=True,
+        "Mask",
+        list(MASK_CHOICES),
+        format_func=MASK_CHOICES.get,
+        default="none",
+        key=f"{prefix}/mask_kind",
+        required=True,
         help="With a mask only the marked region changes (inpainting); the rest of the image "
         "stays exactly as it is.",
     )
@@ -78,7 +87,8 @@ def render_next_step(
     elif mask_kind == "upload":
         file = st.file_uploader(
             "Mask (same size as the image; white or transparent = change)",
-            type=UPLOAD_TYPES, key=f"{prefix}/mask_file",
+            type=UPLOAD_TYPES,
+            key=f"{prefix}/mask_file",
         )
         if file is not None:
             mask_bytes = file.getvalue()
@@ -86,21 +96,29 @@ def render_next_step(
 
     with st.form(f"{prefix}/form", border=True):
         prompt = param_form.prompt_box(
-            prefix, label="Prompt", placeholder="What should change? (Ctrl+Enter to generate)",
+            prefix,
+            label="Prompt",
+            placeholder="What should change? (Ctrl+Enter to generate)",
             max_chars=services.settings.max_prompt_chars,
         )
         choice = pick_model(
-            services, key=model_key(sid), mode=mode,
-            provider=view.session.provider, model=view.session.model,
+            services,
+            key=model_key(sid),
+            mode=mode,
+            provider=view.session.provider,
+            model=view.session.model,
         )
         param_form.advanced(prefix, size=False, strength=True)
-        submitted = st.form_submit_button("Generate", type="primary",
-                                          icon=":material/auto_awesome:")
+        submitted = st.form_submit_button(
+            "Generate", type="primary", icon=":material/auto_awesome:"
+        )
     if not submitted:
         return
     with user_errors():
         content = param_form.form_content(
-            prefix, parent=parent.id if parent else None, mask_kind=mask_kind,
+            prefix,
+            parent=parent.id if parent else None,
+            mask_kind=mask_kind,
             upload=hash(upload_bytes) if upload_bytes else None,
             mask=hash(mask_bytes) if mask_bytes else None,
             canvas=hash(canvas_data.tobytes()) if canvas_data is not None else None,
@@ -113,7 +131,10 @@ def render_next_step(
             st.error("Upload a mask first, or choose “No mask”.")
             return
         gen = sessions.iterate(
-            services, owner, sid, parent.id if parent else None,
+            services,
+            owner,
+            sid,
+            parent.id if parent else None,
             param_form.params(prefix, choice, prompt=prompt),
             idempotency_key=key,
             mask=mask_bytes,
@@ -139,10 +160,16 @@ def _offer_embedded_parameters(data: bytes, session_id: str) -> None:
     def use() -> None:
         param_form.fill(st.session_state, form_prefix(session_id), params, model_key(session_id))
 
-    st.info(f"This image carries its parameters: “{params.prompt[:120]}”.",
-            icon=":material/data_object:")
-    st.button("Use its parameters", key=f"{form_prefix(session_id)}/reuse", on_click=use,
-              icon=":material/content_paste:")
+    st.info(
+        f"This image carries its parameters: “{params.prompt[:120]}”.",
+        icon=":material/data_object:",
+    )
+    st.button(
+        "Use its parameters",
+        key=f"{form_prefix(session_id)}/reuse",
+        on_click=use,
+        icon=":material/content_paste:",
+    )
 
 
 def _iterate_from(
@@ -165,7 +192,11 @@ def _iterate_from(
         on_select(st.session_state[f"{prefix}/parent"])
 
     picked = st.selectbox(
-        "Iterate from", ids, format_func=labels.get, key=f"{prefix}/parent", on_change=changed,
+        "Iterate from",
+        ids,
+        format_func=labels.get,
+        key=f"{prefix}/parent",
+        on_change=changed,
         help="The new step records this one as its parent; choosing an older step starts a "
         "new branch and keeps the others. Lists the newest images; select older ones in the "
         "history tree.",

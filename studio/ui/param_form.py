@@ -29,13 +29,16 @@ def _k(prefix: str, name: str) -> str:
 def prompt_box(prefix: str, *, label: str, placeholder: str, max_chars: int) -> str:
     """The prompt. Not truncated by the widget: a pasted prompt over `max_chars` reaches the
     service, which says how long it is and what the limit is (nothing is cut silently)."""
-    return st.text_area(
-        label,
-        key=_k(prefix, "prompt"),
-        placeholder=placeholder,
-        height=110,
-        help=f"Up to {max_chars:,} characters.",
-    ) or ""
+    return (
+        st.text_area(
+            label,
+            key=_k(prefix, "prompt"),
+            placeholder=placeholder,
+            height=110,
+            help=f"Up to {max_chars:,} characters.",
+        )
+        or ""
+    )
 
 
 def advanced(prefix: str, *, size: bool, strength: bool) -> None:
@@ -52,23 +55,43 @@ def advanced(prefix: str, *, size: bool, strength: bool) -> None:
         else:
             c1.caption("Size: the source image's")
         c2.number_input(
-            "Seed", min_value=0, max_value=MAX_SEED, value=None, step=1,
-            key=_k(prefix, "seed"), placeholder="random",
+            "Seed",
+            min_value=0,
+            max_value=MAX_SEED,
+            value=None,
+            step=1,
+            key=_k(prefix, "seed"),
+            placeholder="random",
             help="Same prompt, model, size and seed give the same image.",
         )
         c3.number_input("Images", min_value=1, max_value=MAX_IMAGES, value=1, key=_k(prefix, "n"))
         c4, c5, c6 = st.columns(3)
         c4.number_input(
-            "Steps", min_value=1, max_value=MAX_STEPS, value=None, step=1,
-            key=_k(prefix, "steps"), placeholder="model default",
+            "Steps",
+            min_value=1,
+            max_value=MAX_STEPS,
+            value=None,
+            step=1,
+            key=_k(prefix, "steps"),
+            placeholder="model default",
         )
         c5.number_input(
-            "Guidance", min_value=0.0, max_value=MAX_GUIDANCE, value=None, step=0.5,
-            key=_k(prefix, "guidance"), placeholder="model default",
+            "Guidance",
+            min_value=0.0,
+            max_value=MAX_GUIDANCE,
+            value=None,
+            step=0.5,
+            key=_k(prefix, "guidance"),
+            placeholder="model default",
         )
         if strength:
             c6.slider(
-                "Strength", 0.0, 1.0, 0.6, 0.05, key=_k(prefix, "strength"),
+                "Strength",
+                0.0,
+                1.0,
+                0.6,
+                0.05,
+                key=_k(prefix, "strength"),
                 help="How far the new image may move away from the source: 0 keeps it, "
                 "1 ignores it.",
             )

@@ -54,20 +54,30 @@ def render_session_cards(services: Services, owner_id: str) -> None:
                     query_params={"session": card.id},
                     help=card.title,
                 )
-                steps = f"{card.generation_count} step" + ("s" if card.generation_count != 1 else "")
+                steps = f"{card.generation_count} step" + (
+                    "s" if card.generation_count != 1 else ""
+                )
                 busy = f" · {card.active_count} in progress" if card.active_count else ""
                 st.caption(f"{ago(card.updated_at, now)} · {steps}{busy}")
 
     if pages > 1:
         c1, c2, c3 = st.columns([1, 2, 1])
         c1.button(
-            "Newer", icon=":material/chevron_left:", key="home_prev", disabled=page <= 1,
-            on_click=_go, args=(page - 1,),
+            "Newer",
+            icon=":material/chevron_left:",
+            key="home_prev",
+            disabled=page <= 1,
+            on_click=_go,
+            args=(page - 1,),
         )
         c2.caption(f"Page {page} of {pages} · {total} sessions")
         c3.button(
-            "Older", icon=":material/chevron_right:", key="home_next", disabled=page >= pages,
-            on_click=_go, args=(page + 1,),
+            "Older",
+            icon=":material/chevron_right:",
+            key="home_next",
+            disabled=page >= pages,
+            on_click=_go,
+            args=(page + 1,),
         )
 
 

@@ -99,10 +99,7 @@ def render_create_form(services: Services, owner: str, *, expanded: bool) -> Non
 
 
 def songs_frame(services: Services, rows: list[SongRow]) -> pd.DataFrame:
-    covers = [
-        _data_url(media.thumbnail(r.cover)) if r.cover else None
-        for r in rows
-    ]
+    covers = [_data_url(media.thumbnail(r.cover)) if r.cover else None for r in rows]
     return pd.DataFrame(
         {
             "Cover": [c or "" for c in covers],

@@ -18,7 +18,9 @@ from studio.ui.history_tree import STATUS_COLORS, STATUS_ICONS
 from studio.ui.media import full_image, mask_overlay
 
 MODE_LABELS = {
-    "text_to_image": "text-to-image", "image_to_image": "image-to-image", "inpaint": "inpainting",
+    "text_to_image": "text-to-image",
+    "image_to_image": "image-to-image",
+    "inpaint": "inpainting",
 }
 
 
@@ -30,7 +32,8 @@ def render_viewer(view: SessionView, gen: GenerationView) -> None:
     if gen.status == "succeeded" and out is not None:
         image = full_image(out)
         if gen.mask is not None and st.toggle(
-            "Show the mask", key=f"overlay:{gen.id}",
+            "Show the mask",
+            key=f"overlay:{gen.id}",
             help="Tints the region this step was allowed to change.",
         ):
             image = mask_overlay(out, gen.mask) or image
@@ -45,16 +48,25 @@ def render_viewer(view: SessionView, gen: GenerationView) -> None:
                 if extra is not None:
                     col.image(extra, width="stretch", caption=f"image {i + 1}")
     elif gen.active:
-        what = "is waiting for a worker" if gen.status == "queued" else (
-            f"is being generated ({gen.stage or 'running'})"
+        what = (
+            "is waiting for a worker"
+            if gen.status == "queued"
+            else (f"is being generated ({gen.stage or 'running'})")
         )
-        st.info(f"Step {gen.step} {what}. This page updates by itself.",
-                icon=":material/hourglass_top:")
+        st.info(
+            f"Step {gen.step} {what}. This page updates by itself.", icon=":material/hourglass_top:"
+        )
     elif gen.status == "failed":
-        label = {"permanent": "refused", "auth": "not authorized", "rate_limit": "rate limited",
-                 "temporary": "a temporary error"}.get(gen.error_class or "", "an error")
-        st.error(f"Step {gen.step} failed ({label}): {gen.error or 'no reason given'}",
-                 icon=":material/error:")
+        label = {
+            "permanent": "refused",
+            "auth": "not authorized",
+            "rate_limit": "rate limited",
+            "temporary": "a temporary error",
+        }.get(gen.error_class or "", "an error")
+        st.error(
+            f"Step {gen.step} failed ({label}): {gen.error or 'no reason given'}",
+            icon=":material/error:",
+        )
     else:
         st.warning(f"Step {gen.step} was canceled.", icon=":material/block:")
     _badges(gen)
@@ -72,7 +84,11 @@ def _badges(gen: GenerationView) -> None:
             st.badge(f"{width} × {height}", icon=":material/aspect_ratio:", color="gray")
         if p.get("seed") is not None:
             st.badge(f"seed {p['seed']}", icon=":material/casino:", color="gray")
-        st.badge(gen.status, icon=STATUS_ICONS.get(gen.status), color=STATUS_COLORS.get(gen.status, "gray"))  # type: ignore[arg-type]
+        st.badge(
+            gen.status,
+            icon=STATUS_ICONS.get(gen.status),
+            color=STATUS_COLORS.get(gen.status, "gray"),
+        )  # type: ignore[arg-type]
         if g.duration_ms is not None:
             st.badge(duration(g.duration_ms), icon=":material/timer:", color="blue")
         st.badge(money(g.cost_actual, g.cost_estimate), icon=":material/payments:", color="orange")
@@ -99,7 +115,8 @@ def render_details(view: SessionView, gen: GenerationView) -> None:
     with st.expander(f"Step {gen.step}: parameters, timing and cost", icon=":material/info:"):
         st.dataframe(
             {"Parameter": [r[0] for r in rows], "Value": [r[1] for r in rows]},
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
         )
 
 
@@ -115,23 +132,35 @@ def render_actions(
     """Buttons for the selected step."""
     row = st.container(horizontal=True, gap="small")
     with row:
-        if st.button("Regenerate", icon=":material/refresh:", key="act_regenerate",
-                     help="The same step again with a new seed (a new branch beside it)."):
+        if st.button(
+            "Regenerate",
+            icon=":material/refresh:",
+            key="act_regenerate",
+            help="The same step again with a new seed (a new branch beside it).",
+        ):
             with user_errors():
                 key = submission_key(st.session_state, f"regen:{gen.id}", {}, time.monotonic())
                 new = sessions.regenerate(services, owner, gen.id, idempotency_key=key)
                 flash(f"Step {new.step} queued: step {gen.step} with a new seed")
                 on_new_step(new.id)
                 st.rerun()
-        st.button("Duplicate into the form", icon=":material/content_copy:", key="act_duplicate",
-                  on_click=on_duplicate, args=(gen.id,),
-                  help="Fill the form below with this step's prompt and parameters.")
+        st.button(
+            "Duplicate into the form",
+            icon=":material/content_copy:",
+            key="act_duplicate",
+            on_click=on_duplicate,
+            args=(gen.id,),
+            help="Fill the form below with this step's prompt and parameters.",
+        )
         if gen.active:
             if st.button("Cancel", icon=":material/stop_circle:", key="act_cancel"):
                 with user_errors():
                     outcome = sessions.cancel_generation(services, owner, gen.id)
-                    flash(f"Step {gen.step} canceled" if outcome == "canceled" else
-                          f"Step {gen.step} will stop at its next stage")
+                    flash(
+                        f"Step {gen.step} canceled"
+                        if outcome == "canceled"
+                        else f"Step {gen.step} will stop at its next stage"
+                    )
                     st.rerun()
         if gen.status in ("failed", "canceled"):
             if st.button("Delete step", icon=":material/delete:", key="act_delete"):
@@ -142,8 +171,12 @@ def render_actions(
         if gen.status == "succeeded" and gen.output is not None:
             name = f"step-{gen.step}.png"
             st.download_button(
-                "Download", data=lambda: _download(services, owner, gen.id), file_name=name,
-                mime="image/png", icon=":material/download:", key="act_download",
+                "Download",
+                data=lambda: _download(services, owner, gen.id),
+                file_name=name,
+                mime="image/png",
+                icon=":material/download:",
+                key="act_download",
                 help="PNG with the prompt and parameters embedded (readable by other tools).",
             )
 
@@ -162,13 +195,16 @@ def render_compare(view: SessionView, gen: GenerationView) -> None:
         labels = {g.id: f"Step {g.step}: {g.generation.prompt[:50]}" for g in outputs}
         ids = list(labels)
         first = ids.index(gen.id) if gen.id in labels else 0
-        other = gen.parent_id if gen.parent_id in labels and gen.parent_id != ids[first] else (
-            ids[1] if first == 0 else ids[0]
+        other = (
+            gen.parent_id
+            if gen.parent_id in labels and gen.parent_id != ids[first]
+            else (ids[1] if first == 0 else ids[0])
         )
         c1, c2 = st.columns(2)
         a = c1.selectbox("Left", ids, index=first, format_func=labels.get, key=f"cmp_a:{view.id}")
-        b = c2.selectbox("Right", ids, index=ids.index(other), format_func=labels.get,
-                         key=f"cmp_b:{view.id}")
+        b = c2.selectbox(
+            "Right", ids, index=ids.index(other), format_func=labels.get, key=f"cmp_b:{view.id}"
+        )
         for col, gid in ((c1, a), (c2, b)):
             shown = view.by_id[gid]
             data = full_image(shown.output)

@@ -31,8 +31,9 @@ STATUS_ICONS = {
 DURATION_LABELS = {4: "4 s", 6: "6 s", 8: "8 s"}
 
 
-def _media_caption(services: Services, gen: GenerationView | None, when: datetime | None,
-                   now: datetime) -> str:  # fmt: skip
+def _media_caption(
+    services: Services, gen: GenerationView | None, when: datetime | None, now: datetime
+) -> str:
     parts = [f"Generated {format_when(when, now)}"] if when else []
     if gen is not None:
         parts.append(gen.mode_label)
@@ -47,8 +48,9 @@ def _show_image(services: Services, ev: EntityView, now: datetime) -> None:
     st.markdown("**Image**")
     data = full_image(ev.image)
     if data is None:
-        with st.container(border=True, height=160, vertical_alignment="center",
-                          horizontal_alignment="center"):  # fmt: skip
+        with st.container(
+            border=True, height=160, vertical_alignment="center", horizontal_alignment="center"
+        ):
             st.caption(":material/image: No image yet")
         return
     portrait = (ev.image.height or 0) > (ev.image.width or 0)
@@ -60,8 +62,9 @@ def _show_video(services: Services, ev: EntityView, now: datetime) -> None:
     st.markdown("**Video**")
     data = full_image(ev.video)
     if data is None:
-        with st.container(border=True, height=160, vertical_alignment="center",
-                          horizontal_alignment="center"):  # fmt: skip
+        with st.container(
+            border=True, height=160, vertical_alignment="center", horizontal_alignment="center"
+        ):
             st.caption(":material/movie: No video yet")
         return
     portrait = (ev.video.height or 0) > (ev.video.width or 0)
@@ -71,13 +74,24 @@ def _show_video(services: Services, ev: EntityView, now: datetime) -> None:
 
 def _video_options(prefix: str) -> sb.VideoOptions:
     c1, c2, c3 = st.columns(3)
-    aspect = c1.segmented_control("Aspect", list(sb.ASPECT_RATIOS), default="16:9",
-                                  key=f"{prefix}:aspect", required=True)  # fmt: skip
-    duration = c2.segmented_control("Duration", list(sb.DURATIONS), default=8,
-                                    format_func=lambda d: DURATION_LABELS[d],
-                                    key=f"{prefix}:duration", required=True)  # fmt: skip
-    resolution = c3.segmented_control("Resolution", list(sb.RESOLUTIONS), default="720p",
-                                      key=f"{prefix}:resolution", required=True)  # fmt: skip
+    aspect = c1.segmented_control(
+        "Aspect", list(sb.ASPECT_RATIOS), default="16:9", key=f"{prefix}:aspect", required=True
+    )
+    duration = c2.segmented_control(
+        "Duration",
+        list(sb.DURATIONS),
+        default=8,
+        format_func=lambda d: DURATION_LABELS[d],
+        key=f"{prefix}:duration",
+        required=True,
+    )
+    resolution = c3.segmented_control(
+        "Resolution",
+        list(sb.RESOLUTIONS),
+        default="720p",
+        key=f"{prefix}:resolution",
+        required=True,
+    )
     return sb.VideoOptions.parse(aspect, duration, resolution)
 
 
@@ -95,33 +109,47 @@ ACTION_HELP = {
 }
 
 
-def _generate_form(services: Services, owner: str, ev: EntityView, models: tuple[str | None, str | None]) -> None:
+def _generate_form(
+    services: Services, owner: str, ev: EntityView, models: tuple[str | None, str | None]
+) -> None:
     prefix = f"sb:gen:{ev.id}"
     has_image = ev.image is not None
     with st.form(prefix, border=False):
         prompt = st.text_area(
-            "Prompt", key=f"{prefix}:prompt", height=80,
-            value=sb.entity_prompt(ev.entity), max_chars=services.settings.max_prompt_chars,
+            "Prompt",
+            key=f"{prefix}:prompt",
+            height=80,
+            value=sb.entity_prompt(ev.entity),
+            max_chars=services.settings.max_prompt_chars,
             help="For edits and animations, say what should change or move.",
-        )  # fmt: skip
+        )
         options = _video_options(prefix)
         clicked = None
         for (action, (label, icon)), col in zip(ACTIONS.items(), st.columns(4), strict=True):
             needs_image = action in ("edit", "animate")
             if col.form_submit_button(
-                label, icon=icon, key=f"{prefix}:{action}", width="stretch",
+                label,
+                icon=icon,
+                key=f"{prefix}:{action}",
+                width="stretch",
                 disabled=needs_image and not has_image,
                 type="primary" if action == "image" else "secondary",
-                help="Generate an image first." if needs_image and not has_image
+                help="Generate an image first."
+                if needs_image and not has_image
                 else ACTION_HELP[action],
-            ):  # fmt: skip
+            ):
                 clicked = action
     if clicked is None:
         return
     image_model, video_model = models
     provider, model = split_choice(image_model if clicked in ("image", "edit") else video_model)
-    content = {"entity": ev.id, "action": clicked, "prompt": prompt, "options": options.to_json(),
-               "model": model}  # fmt: skip
+    content = {
+        "entity": ev.id,
+        "action": clicked,
+        "prompt": prompt,
+        "options": options.to_json(),
+        "model": model,
+    }
     key = submission_key(st.session_state, f"{prefix}:{clicked}", content, time.monotonic())
     with user_errors():
         common = {"prompt": prompt, "idempotency_key": key, "provider": provider, "model": model}
@@ -141,8 +169,9 @@ def _edit_entity(services: Services, owner: str, ev: EntityView) -> None:
     with st.popover("Edit", icon=":material/edit:"):
         with st.form(f"sb:edit:{ev.id}", border=False):
             name = st.text_input("Name", value=ev.name, key=f"sb:edit_name:{ev.id}")
-            description = st.text_area("Description", value=ev.description, height=100,
-                                       key=f"sb:edit_desc:{ev.id}")  # fmt: skip
+            description = st.text_area(
+                "Description", value=ev.description, height=100, key=f"sb:edit_desc:{ev.id}"
+            )
             if st.form_submit_button("Save", type="primary"):
                 with user_errors():
                     sb.update_entity(services, owner, ev.id, name=name, description=description)
@@ -154,8 +183,10 @@ def _edit_entity(services: Services, owner: str, ev: EntityView) -> None:
 
 @st.dialog("Delete")
 def _confirm_delete(services: Services, owner: str, entity_id: str, name: str, what: str) -> None:
-    st.write(f"Delete the {what} **{name}** with its history? Work still queued for it is "
-             "canceled. This cannot be undone.")  # fmt: skip
+    st.write(
+        f"Delete the {what} **{name}** with its history? Work still queued for it is "
+        "canceled. This cannot be undone."
+    )
     c1, c2 = st.columns(2)
     if c1.button("Delete", type="primary", key="sb:confirm_delete"):
         with user_errors():
@@ -171,19 +202,28 @@ def _history(services: Services, ev: EntityView, now: datetime) -> None:
     total = len(images) + len(videos)
     if not total:
         return
-    with st.expander(f"History · {total} earlier version{'s' * (total != 1)}",
-                     icon=":material/history:"):  # fmt: skip
+    with st.expander(
+        f"History · {total} earlier version{'s' * (total != 1)}", icon=":material/history:"
+    ):
         if images:
             st.markdown("**Earlier images**")
             grid(images, now, lambda g: st.image(thumbnail(g.asset) or b"", width="stretch"))
         if videos:
             st.markdown("**Earlier videos**")
-            grid(videos, now, lambda g: st.video(full_image(g.asset) or b"",
-                                                  format=g.asset.mime_type))  # fmt: skip
+            grid(
+                videos,
+                now,
+                lambda g: st.video(full_image(g.asset) or b"", format=g.asset.mime_type),
+            )
 
 
-def grid(gens: list[GenerationView], now: datetime, show: Callable[[GenerationView], object],
-          *, show_ids: bool = False) -> None:  # fmt: skip
+def grid(
+    gens: list[GenerationView],
+    now: datetime,
+    show: Callable[[GenerationView], object],
+    *,
+    show_ids: bool = False,
+) -> None:
     for start in range(0, len(gens), HISTORY_COLUMNS):
         cols = st.columns(HISTORY_COLUMNS)
         for col, gen in zip(cols, gens[start : start + HISTORY_COLUMNS], strict=False):
@@ -196,8 +236,9 @@ def grid(gens: list[GenerationView], now: datetime, show: Callable[[GenerationVi
                     st.caption(f"asset `{gen.asset.id}`")
 
 
-def render_entity(services: Services, owner: str, ev: EntityView,
-                  models: tuple[str | None, str | None]) -> None:  # fmt: skip
+def render_entity(
+    services: Services, owner: str, ev: EntityView, models: tuple[str | None, str | None]
+) -> None:
     now = utcnow()
     with st.container(border=True, key=f"sb:entity:{ev.id}"):
         head, tools = st.columns([4, 1], vertical_alignment="top")
@@ -213,8 +254,10 @@ def render_entity(services: Services, owner: str, ev: EntityView,
         for media in ("image", "video"):
             failure = ev.last_failure(media)
             if failure is not None:
-                st.error(f"The last {failure.mode_label} failed: {failure.error}",
-                         icon=":material/error:")  # fmt: skip
+                st.error(
+                    f"The last {failure.mode_label} failed: {failure.error}",
+                    icon=":material/error:",
+                )
         image_col, video_col = st.columns(2, gap="medium")
         with image_col:
             _show_image(services, ev, now)

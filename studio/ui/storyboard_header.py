@@ -58,7 +58,9 @@ def _clear_offer(services: Services, owner: str, view: StoryboardView) -> None:
                 "cleared automatically."
             )
         else:
-            st.caption(f"Queued; waiting for a worker since {format_when(job.started_at, now) or 'now'}.")
+            st.caption(
+                f"Queued; waiting for a worker since {format_when(job.started_at, now) or 'now'}."
+            )
         with st.container(horizontal=True):
             if st.button("Clear stuck job…", key="sb:offer_clear", icon=":material/delete_sweep:"):
                 _confirm_clear(services, owner, view.id, job.id, job.status)
@@ -68,8 +70,9 @@ def _clear_offer(services: Services, owner: str, view: StoryboardView) -> None:
 
 
 @st.dialog("Clear stuck job")
-def _confirm_clear(services: Services, owner: str, storyboard_id: str, job_id: str,
-                   status: str) -> None:  # fmt: skip
+def _confirm_clear(
+    services: Services, owner: str, storyboard_id: str, job_id: str, status: str
+) -> None:
     if status == "running":
         st.write(
             "The job making this storyboard's images is still marked as running. Clearing it "
@@ -83,8 +86,11 @@ def _confirm_clear(services: Services, owner: str, storyboard_id: str, job_id: s
         with user_errors():
             what = sb.clear_storyboard_job(services, owner, storyboard_id, job_id)
             st.session_state.pop(OFFER, None)
-            flash("Cleared the stuck job; you can start again." if what == "cleared"
-                  else "Canceled the queued job; you can start again.")  # fmt: skip
+            flash(
+                "Cleared the stuck job; you can start again."
+                if what == "cleared"
+                else "Canceled the queued job; you can start again."
+            )
             st.rerun()
     if c2.button("Keep it", key="sb:cancel_clear"):
         st.rerun()
@@ -99,10 +105,12 @@ def _model_select(services: Services, media: str, mode: str, key: str, label: st
     if st.session_state.get(key) not in by_key:
         st.session_state[key] = choices[0].key
     picked = st.selectbox(
-        label, list(by_key), key=key,
+        label,
+        list(by_key),
+        key=key,
         format_func=lambda k: by_key[k].title,
         help="Estimated price of one 1024×1024 image, or of one second of video, before the call.",
-    )  # fmt: skip
+    )
     return picked
 
 
@@ -115,8 +123,7 @@ def split_choice(choice: str | None) -> tuple[str | None, str | None]:
 
 def render_models(services: Services) -> tuple[str | None, str | None]:
     """The image and video models used by the buttons below (Google first when configured)."""
-    image = _model_select(services, "image", "text_to_image", "sb:image_model",
-                          "Images and edits")  # fmt: skip
+    image = _model_select(services, "image", "text_to_image", "sb:image_model", "Images and edits")
     video = _model_select(services, "video", "text_to_video", "sb:video_model", "Videos")
     off = [s for s in services.providers if not s.available]
     if off:
@@ -133,7 +140,9 @@ def _model_summary(services: Services, key: str) -> str:
     return model_label(services, provider, model).split(" · ")[0] if provider and model else "–"
 
 
-def render_header(services: Services, owner: str, view: StoryboardView) -> tuple[str | None, str | None]:
+def render_header(
+    services: Services, owner: str, view: StoryboardView
+) -> tuple[str | None, str | None]:
     """Title, counts, and the row of storyboard actions; returns the chosen (image, video)
     models."""
     now = utcnow()
@@ -147,9 +156,13 @@ def render_header(services: Services, owner: str, view: StoryboardView) -> tuple
         models_box = st.popover("Models", icon=":material/tune:")
         with models_box:
             models = render_models(services)
-        whole = st.popover("Images for the whole storyboard", icon=":material/burst_mode:",
-                           disabled=not view.entities, key=WHOLE,
-                           on_change=_forget_whole_error)  # fmt: skip
+        whole = st.popover(
+            "Images for the whole storyboard",
+            icon=":material/burst_mode:",
+            disabled=not view.entities,
+            key=WHOLE,
+            on_change=_forget_whole_error,
+        )
         with whole:
             _whole_storyboard_form(services, owner, view, models[0])
         with st.popover("Rename", icon=":material/edit:"):
@@ -167,12 +180,20 @@ def render_header(services: Services, owner: str, view: StoryboardView) -> tuple
     job = view.exclusive
     if job is not None and job.active:
         beat = job.heartbeat_at or job.started_at
-        detail = (f"{job.stage} · last heartbeat {ago(beat, now)}" if job.status == "running"
-                  else "queued")  # fmt: skip
-        st.info(f"Making images for the whole storyboard ({job.total}): {detail}.",
-                icon=":material/burst_mode:")  # fmt: skip
-    elif job is not None and job.status == "failed" and job.completed_at and (
-        (now - job.completed_at).total_seconds() < 3600
+        detail = (
+            f"{job.stage} · last heartbeat {ago(beat, now)}"
+            if job.status == "running"
+            else "queued"
+        )
+        st.info(
+            f"Making images for the whole storyboard ({job.total}): {detail}.",
+            icon=":material/burst_mode:",
+        )
+    elif (
+        job is not None
+        and job.status == "failed"
+        and job.completed_at
+        and ((now - job.completed_at).total_seconds() < 3600)
     ):
         st.caption(f":material/error: The last whole-storyboard run failed: {job.last_error}")
     _clear_offer(services, owner, view)
@@ -183,8 +204,9 @@ WHOLE = "sb:whole"  # the popover's key: closed from the callback once the reque
 WHOLE_ERROR = "sb:whole_error"
 
 
-def _whole_storyboard_form(services: Services, owner: str, view: StoryboardView,
-                           image_model: str | None) -> None:  # fmt: skip
+def _whole_storyboard_form(
+    services: Services, owner: str, view: StoryboardView, image_model: str | None
+) -> None:
     st.markdown(
         "One job makes an image for every scene and character from its name and description. "
         "Only one such job runs per storyboard at a time."
@@ -193,30 +215,47 @@ def _whole_storyboard_form(services: Services, owner: str, view: StoryboardView,
     if error:
         st.error(error, icon=":material/error:")
     with st.form("sb:all", border=False):
-        st.text_input("Style (optional)", key="sb:all:style",
-                      placeholder="e.g. watercolour, soft morning light")  # fmt: skip
+        st.text_input(
+            "Style (optional)",
+            key="sb:all:style",
+            placeholder="e.g. watercolour, soft morning light",
+        )
         st.checkbox("Only those without an image", key="sb:all:missing")
         st.form_submit_button(
-            "Generate images", type="primary", icon=":material/auto_awesome:",
-            on_click=_generate_whole, args=(services, owner, view.id, image_model),
-        )  # fmt: skip
+            "Generate images",
+            type="primary",
+            icon=":material/auto_awesome:",
+            on_click=_generate_whole,
+            args=(services, owner, view.id, image_model),
+        )
 
 
-def _generate_whole(services: Services, owner: str, storyboard_id: str,
-                    image_model: str | None) -> None:  # fmt: skip
+def _generate_whole(
+    services: Services, owner: str, storyboard_id: str, image_model: str | None
+) -> None:
     """The form's callback (it runs before the page, so it may close the popover)."""
     style = st.session_state.get("sb:all:style", "")
     only_missing = bool(st.session_state.get("sb:all:missing", False))
     provider, model = split_choice(image_model)
-    content = {"storyboard": storyboard_id, "style": style, "missing": only_missing,
-               "m": image_model}  # fmt: skip
+    content = {
+        "storyboard": storyboard_id,
+        "style": style,
+        "missing": only_missing,
+        "m": image_model,
+    }
     key = submission_key(st.session_state, f"sb:all:{storyboard_id}", content, time.monotonic())
     st.session_state.pop(WHOLE_ERROR, None)
     try:
         job = sb.generate_storyboard_images(
-            services, owner, storyboard_id, idempotency_key=key, style=style,
-            only_missing=only_missing, provider=provider, model=model,
-        )  # fmt: skip
+            services,
+            owner,
+            storyboard_id,
+            idempotency_key=key,
+            style=style,
+            only_missing=only_missing,
+            provider=provider,
+            model=model,
+        )
     except InProgress as err:  # the in-app 409: offer to clear the stuck job
         _remember_in_progress(storyboard_id, err)
     except StudioError as err:
@@ -228,8 +267,7 @@ def _generate_whole(services: Services, owner: str, storyboard_id: str,
         return
     else:
         count = len((job.payload or {}).get("generation_ids") or [])
-        flash(f"Queued images for {count} scene(s) and character(s).",
-              icon=":material/burst_mode:")  # fmt: skip
+        flash(f"Queued images for {count} scene(s) and character(s).", icon=":material/burst_mode:")
         st.session_state.pop(OFFER, None)
     st.session_state[WHOLE] = False
 
@@ -244,23 +282,39 @@ def _remember_in_progress(storyboard_id: str, err: InProgress) -> None:
 
 
 def render_add_entity(services: Services, owner: str, view: StoryboardView) -> None:
-    with st.expander("Add a scene or character", icon=":material/add_circle:",
-                     expanded=not view.entities):  # fmt: skip
+    with st.expander(
+        "Add a scene or character", icon=":material/add_circle:", expanded=not view.entities
+    ):
         with st.form(f"sb:add:{view.id}", clear_on_submit=True, border=False):
             kind = st.segmented_control(
-                "Kind", ["scene", "character"], default="scene", key=f"sb:add_kind:{view.id}",
-                format_func=lambda k: KIND_LABELS[k], required=True,
-            )  # fmt: skip
-            name = st.text_input("Name", key=f"sb:add_name:{view.id}",
-                                 max_chars=sb.MAX_NAME_CHARS,
-                                 placeholder="e.g. Cliff at dusk, or Captain Mara")  # fmt: skip
+                "Kind",
+                ["scene", "character"],
+                default="scene",
+                key=f"sb:add_kind:{view.id}",
+                format_func=lambda k: KIND_LABELS[k],
+                required=True,
+            )
+            name = st.text_input(
+                "Name",
+                key=f"sb:add_name:{view.id}",
+                max_chars=sb.MAX_NAME_CHARS,
+                placeholder="e.g. Cliff at dusk, or Captain Mara",
+            )
             description = st.text_area(
-                "Description", key=f"sb:add_desc:{view.id}", height=90,
+                "Description",
+                key=f"sb:add_desc:{view.id}",
+                height=90,
                 placeholder="What it looks like: the default prompt for its image",
-            )  # fmt: skip
+            )
             if st.form_submit_button("Add", type="primary", icon=":material/add:"):
                 with user_errors():
-                    entity = sb.add_entity(services, owner, view.id, kind=kind or "scene",
-                                           name=name, description=description)  # fmt: skip
+                    entity = sb.add_entity(
+                        services,
+                        owner,
+                        view.id,
+                        kind=kind or "scene",
+                        name=name,
+                        description=description,
+                    )
                     flash(f"Added {KIND_LABELS[entity.kind].lower()} {entity.name}.")
                     st.rerun()

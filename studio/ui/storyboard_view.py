@@ -27,9 +27,11 @@ SELECTED = "sb:selected"
 def _create_form(services: Services, owner: str, *, key: str, first: bool = False) -> None:
     with st.form(key, clear_on_submit=True, border=not first):
         title = st.text_input(
-            "Title", key=f"{key}:title", placeholder="e.g. The Lighthouse Keeper",
+            "Title",
+            key=f"{key}:title",
+            placeholder="e.g. The Lighthouse Keeper",
             max_chars=sb.MAX_TITLE_CHARS,
-        )  # fmt: skip
+        )
         label = "Create storyboard" if first else "Create"
         if st.form_submit_button(label, type="primary", icon=":material/add:"):
             with user_errors():
@@ -61,8 +63,9 @@ def pick_storyboard(services: Services, owner: str) -> str | None:
         "Storyboard",
         list(by_id),
         key=SELECTED,
-        format_func=lambda i: f"{by_id[i].title} · {by_id[i].scenes} scene(s), "
-        f"{by_id[i].characters} character(s)",
+        format_func=lambda i: (
+            f"{by_id[i].title} · {by_id[i].scenes} scene(s), {by_id[i].characters} character(s)"
+        ),
     )
     with new.popover("New storyboard", icon=":material/add:", width="stretch"):
         _create_form(services, owner, key="sb:create")
@@ -108,11 +111,15 @@ def render_live_status(services: Services, owner: str, view: StoryboardView) -> 
 
 def render_loose(services: Services, view: StoryboardView) -> None:
     if not view.loose:
-        st.caption("Images and videos enqueued for this storyboard without a scene or character "
-                   "(e.g. `studio enqueue image … --storyboard ID`) appear here.")  # fmt: skip
+        st.caption(
+            "Images and videos enqueued for this storyboard without a scene or character "
+            "(e.g. `studio enqueue image … --storyboard ID`) appear here."
+        )
         return
-    st.caption("Made for this storyboard without a scene or character (e.g. from the command "
-               "line), newest first.")  # fmt: skip
+    st.caption(
+        "Made for this storyboard without a scene or character (e.g. from the command "
+        "line), newest first."
+    )
     _loose_grid(view.loose)
 
 
@@ -125,11 +132,19 @@ def _loose_grid(gens: list[GenerationView], *, show_ids: bool = False) -> None:
     images = [g for g in done if g.media == "image"]
     videos = [g for g in done if g.media == "video"]
     if images:
-        grid(images, now, lambda g: st.image(thumbnail(g.asset) or b"", width="stretch"),
-              show_ids=show_ids)  # fmt: skip
+        grid(
+            images,
+            now,
+            lambda g: st.image(thumbnail(g.asset) or b"", width="stretch"),
+            show_ids=show_ids,
+        )
     if videos:
-        grid(videos, now, lambda g: st.video(full_image(g.asset) or b"", format=g.asset.mime_type),
-              show_ids=show_ids)  # fmt: skip
+        grid(
+            videos,
+            now,
+            lambda g: st.video(full_image(g.asset) or b"", format=g.asset.mime_type),
+            show_ids=show_ids,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,10 +161,13 @@ def render_storyboards_page(services: Services, owner: str) -> None:
     render_live_status(services, owner, view)
     render_add_entity(services, owner, view)
     scenes, characters, other = st.tabs(
-        [f"Scenes ({len(view.scenes)})", f"Characters ({len(view.characters)})",
-         f"Other ({len(view.loose)})"],
+        [
+            f"Scenes ({len(view.scenes)})",
+            f"Characters ({len(view.characters)})",
+            f"Other ({len(view.loose)})",
+        ],
         key=f"sb:tabs:{view.id}",
-    )  # fmt: skip
+    )
     with scenes:
         if not view.scenes:
             st.caption("No scenes yet: add one above.")
@@ -164,8 +182,11 @@ def render_storyboards_page(services: Services, owner: str) -> None:
         render_loose(services, view)
     unfiled = sb.list_unfiled(services, owner)
     if unfiled:
-        with st.expander(f"Not in a storyboard · {len(unfiled)} recent",
-                         icon=":material/folder_open:"):  # fmt: skip
-            st.caption("Enqueued from the command line without `--storyboard`. Use an asset id "
-                       "from here as `--source` of another command.")  # fmt: skip
+        with st.expander(
+            f"Not in a storyboard · {len(unfiled)} recent", icon=":material/folder_open:"
+        ):
+            st.caption(
+                "Enqueued from the command line without `--storyboard`. Use an asset id "
+                "from here as `--source` of another command."
+            )
             _loose_grid(unfiled, show_ids=True)

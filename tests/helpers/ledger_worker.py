@@ -64,8 +64,13 @@ def main() -> None:
     register_ledger_kind()
     services = Services.build(Settings(), migrate=False)
     loop = WorkerLoop(
-        services, concurrency=concurrency, worker_id=worker_id, once=not forever,
-        idle_sleep=0.05, max_idle_sleep=0.2, reap_every=0.5,
+        services,
+        concurrency=concurrency,
+        worker_id=worker_id,
+        once=not forever,
+        idle_sleep=0.05,
+        max_idle_sleep=0.2,
+        reap_every=0.5,
     )
     import signal
 

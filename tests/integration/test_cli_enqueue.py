@@ -77,7 +77,9 @@ def test_enqueue_image_for_a_scene(svc: Services, board: dict[str, str], capsys)
     assert sb.get_storyboard(svc, DEMO_OWNER, board["storyboard"]).entity(board["scene"]).image
 
 
-def test_enqueue_image_with_a_key_is_idempotent(svc: Services, board: dict[str, str], capsys) -> None:  # type: ignore[no-untyped-def]
+def test_enqueue_image_with_a_key_is_idempotent(
+    svc: Services, board: dict[str, str], capsys
+) -> None:  # type: ignore[no-untyped-def]
     args = ("enqueue", "image", "A lion", "--character", board["character"], "--key", "cron-1")
     assert run(capsys, *args)[0] == cli.EXIT_OK
     assert run(capsys, *args)[0] == cli.EXIT_OK
@@ -87,29 +89,57 @@ def test_enqueue_image_with_a_key_is_idempotent(svc: Services, board: dict[str, 
 @pytest.mark.parametrize(
     ("argv", "status", "message"),
     [
-        (("enqueue", "image", "x", "--storyboard", "nope"), cli.EXIT_NOT_FOUND,
-         "That storyboard does not exist"),
-        (("enqueue", "image", "x", "--scene", "nope"), cli.EXIT_NOT_FOUND,
-         "That scene or character does not exist"),
+        (
+            ("enqueue", "image", "x", "--storyboard", "nope"),
+            cli.EXIT_NOT_FOUND,
+            "That storyboard does not exist",
+        ),
+        (
+            ("enqueue", "image", "x", "--scene", "nope"),
+            cli.EXIT_NOT_FOUND,
+            "That scene or character does not exist",
+        ),
         (("enqueue", "image", "   "), cli.EXIT_USAGE, "Write a prompt first"),
-        (("enqueue", "video", "x", "--duration", "5"), cli.EXIT_USAGE,
-         "Duration must be 4, 6 or 8 seconds (got '5')"),
-        (("enqueue", "video", "x", "--aspect", "4:3"), cli.EXIT_USAGE,
-         "Aspect ratio must be 16:9 or 9:16 (got '4:3')"),
-        (("enqueue", "video", "x", "--resolution", "4k"), cli.EXIT_USAGE,
-         "Resolution must be 720p or 1080p (got '4k')"),
-        (("enqueue", "image-edit", "x", "--source", "/no/such/file.png"), cli.EXIT_NOT_FOUND,
-         "No file or asset '/no/such/file.png'"),
+        (
+            ("enqueue", "video", "x", "--duration", "5"),
+            cli.EXIT_USAGE,
+            "Duration must be 4, 6 or 8 seconds (got '5')",
+        ),
+        (
+            ("enqueue", "video", "x", "--aspect", "4:3"),
+            cli.EXIT_USAGE,
+            "Aspect ratio must be 16:9 or 9:16 (got '4:3')",
+        ),
+        (
+            ("enqueue", "video", "x", "--resolution", "4k"),
+            cli.EXIT_USAGE,
+            "Resolution must be 720p or 1080p (got '4k')",
+        ),
+        (
+            ("enqueue", "image-edit", "x", "--source", "/no/such/file.png"),
+            cli.EXIT_NOT_FOUND,
+            "No file or asset '/no/such/file.png'",
+        ),
         (("enqueue", "image-edit", "x"), cli.EXIT_USAGE, "needs a source image"),
-        (("enqueue", "video", "x", "--source", "https://example.com/a.png"), cli.EXIT_USAGE,
-         "not a URL"),
+        (
+            ("enqueue", "video", "x", "--source", "https://example.com/a.png"),
+            cli.EXIT_USAGE,
+            "not a URL",
+        ),
         (("enqueue", "video", "x", "--animate"), cli.EXIT_USAGE, "--animate needs --scene"),
-        (("enqueue", "image", "x", "--provider", "openai"), cli.EXIT_USAGE,
-         "OPENAI_API_KEY is not set"),
+        (
+            ("enqueue", "image", "x", "--provider", "openai"),
+            cli.EXIT_USAGE,
+            "OPENAI_API_KEY is not set",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_gets_a_message_and_a_status(
-    svc: Services, capsys, argv: tuple[str, ...], status: int, message: str  # type: ignore[no-untyped-def]
+    svc: Services,
+    capsys,
+    argv: tuple[str, ...],
+    status: int,
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     code, out, err = run(capsys, *argv)
     assert code == status
@@ -122,8 +152,9 @@ def test_wrong_entity_kind_and_storyboard(svc: Services, board: dict[str, str], 
     code, _, err = run(capsys, "enqueue", "image", "x", "--character", board["scene"])
     assert code == cli.EXIT_USAGE and "is a scene, not a character (use --scene" in err
     other = sb.create_storyboard(svc, DEMO_OWNER, "Other")
-    code, _, err = run(capsys, "enqueue", "image", "x", "--storyboard", other.id,
-                       "--scene", board["scene"])  # fmt: skip
+    code, _, err = run(
+        capsys, "enqueue", "image", "x", "--storyboard", other.id, "--scene", board["scene"]
+    )
     assert code == cli.EXIT_USAGE and "belongs to another storyboard" in err
     assert rows(svc, Job) == 0
 
@@ -139,17 +170,42 @@ def test_a_source_that_is_not_an_image(svc: Services, tmp_path: Path, capsys) ->
     assert nothing_stored(svc) and not svc.storage.keys("storyboard-images")
 
 
-def test_image_edit_and_video_from_a_file(svc: Services, board: dict[str, str], tmp_path: Path,
-                                          capsys) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_image_edit_and_video_from_a_file(
+    svc: Services, board: dict[str, str], tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
     src = png_file(tmp_path / "cliff.png")
-    code, out, err = run(capsys, "enqueue", "image-edit", "Add rain", "--source", str(src),
-                         "--scene", board["scene"], "--strength", "0.3")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "enqueue",
+        "image-edit",
+        "Add rain",
+        "--source",
+        str(src),
+        "--scene",
+        board["scene"],
+        "--strength",
+        "0.3",
+    )
     assert code == cli.EXIT_OK, err
-    code, out, err = run(capsys, "enqueue", "video", "Rain falls", "--source", str(src),
-                         "--duration", "4", "--aspect", "9:16", "--resolution", "720p")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "enqueue",
+        "video",
+        "Rain falls",
+        "--source",
+        str(src),
+        "--duration",
+        "4",
+        "--aspect",
+        "9:16",
+        "--resolution",
+        "720p",
+    )
     assert code == cli.EXIT_OK, err and "animated image" in out
     with svc.db() as db:
-        gens = db.scalars(sa.select(StoryboardGeneration).order_by(StoryboardGeneration.created_at)).all()
+        gens = db.scalars(
+            sa.select(StoryboardGeneration).order_by(StoryboardGeneration.created_at)
+        ).all()
         inputs = db.scalars(sa.select(ImageAsset).where(ImageAsset.role == "input")).all()
     assert [g.mode for g in gens] == ["image_to_image", "image_to_video"]
     assert gens[0].params["strength"] == 0.3 and gens[0].entity_id == board["scene"]
@@ -164,8 +220,17 @@ def test_image_edit_and_video_from_a_file(svc: Services, board: dict[str, str], 
     image_id = sb.get_generation(svc, DEMO_OWNER, gens[0].id).asset.id
     code, _, err = run(capsys, "enqueue", "image-edit", "Darker", "--source", image_id)
     assert code == cli.EXIT_OK, err
-    code, out, err = run(capsys, "enqueue", "video", "Zoom", "--animate", "--scene", board["scene"],
-                         "--duration", "6")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "enqueue",
+        "video",
+        "Zoom",
+        "--animate",
+        "--scene",
+        board["scene"],
+        "--duration",
+        "6",
+    )
     assert code == cli.EXIT_OK, err
     with svc.db() as db:
         animate = db.scalars(
@@ -185,24 +250,29 @@ def write(path: Path, entries: object) -> Path:
 
 
 def test_batch_is_idempotent_and_reports_bad_entries_by_line(
-    svc: Services, board: dict[str, str], tmp_path: Path, capsys  # type: ignore[no-untyped-def]
+    svc: Services,
+    board: dict[str, str],
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
 ) -> None:
     png_file(tmp_path / "ref.png")
     scene, character, storyboard = board["scene"], board["character"], board["storyboard"]
-    text = "\n".join([
-        "[",
-        f'  {{"prompt": "Plains at dawn", "sceneId": "{scene}"}},',
-        f'  {{"prompt": "Lion portrait", "character": "{character}"}},',
-        '  {"promt": "typo"},',
-        '  "A loose lighthouse",',
-        f'  {{"prompt": "Lion portrait", "character": "{character}"}},',
-        f'  {{"prompt": "Edit it", "source": "ref.png", "storyboard": "{storyboard}"}},',
-        '  {"prompt": "x", "scene": "nope"},',
-        f'  {{"prompt": "y", "scene": "{scene}", "edit": true}},',
-        '  {"prompt": "z", "scene": "a", "character": "b"},',
-        "  42",
-        "]",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "[",
+            f'  {{"prompt": "Plains at dawn", "sceneId": "{scene}"}},',
+            f'  {{"prompt": "Lion portrait", "character": "{character}"}},',
+            '  {"promt": "typo"},',
+            '  "A loose lighthouse",',
+            f'  {{"prompt": "Lion portrait", "character": "{character}"}},',
+            f'  {{"prompt": "Edit it", "source": "ref.png", "storyboard": "{storyboard}"}},',
+            '  {"prompt": "x", "scene": "nope"},',
+            f'  {{"prompt": "y", "scene": "{scene}", "edit": true}},',
+            '  {"prompt": "z", "scene": "a", "character": "b"},',
+            "  42",
+            "]",
+        ]
+    )
     path = tmp_path / "prompts.json"
     path.write_text(text)
 
@@ -216,7 +286,7 @@ def test_batch_is_idempotent_and_reports_bad_entries_by_line(
         f"{path}:8: entry 7 skipped: That scene or character does not exist or is not yours.",
         f"{path}:9: entry 8 skipped: Plains has no image yet: generate one first, then edit it.",
         f"{path}:10: entry 9 skipped: Give a scene or a character, not both.",
-        f"{path}:11: entry 10 skipped: Each entry must be an object with a \"prompt\" (or a "
+        f'{path}:11: entry 10 skipped: Each entry must be an object with a "prompt" (or a '
         "prompt string).",
     ]
     assert "[##############################] 10/10" in err  # the progress bar
@@ -237,8 +307,9 @@ def test_batch_is_idempotent_and_reports_bad_entries_by_line(
     assert by_prompt["Edit it"].storyboard_id == board["storyboard"]
 
 
-def test_batch_default_storyboard_and_clean_run(svc: Services, board: dict[str, str],
-                                                tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_batch_default_storyboard_and_clean_run(
+    svc: Services, board: dict[str, str], tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
     path = write(tmp_path / "p.json", [{"prompt": "One"}, {"prompt": "Two"}])
     code, out, _ = run(capsys, "batch", "images", str(path), "--storyboard", board["storyboard"])
     assert code == cli.EXIT_OK and "2 entries: 2 enqueued" in out
@@ -254,16 +325,20 @@ def test_batch_default_storyboard_and_clean_run(svc: Services, board: dict[str, 
 @pytest.mark.parametrize(
     ("content", "status", "message"),
     [
-        ('[\n  {"prompt": "a"}\n  {"prompt": "b"}\n]', cli.EXIT_USAGE,
-         "line 3, column 3: malformed JSON: Expecting ',' delimiter."),
+        (
+            '[\n  {"prompt": "a"}\n  {"prompt": "b"}\n]',
+            cli.EXIT_USAGE,
+            "line 3, column 3: malformed JSON: Expecting ',' delimiter.",
+        ),
         ('{"prompt": "a"}', cli.EXIT_USAGE, "line 1: the file must be a JSON list"),
         ("[]", cli.EXIT_USAGE, "the list is empty"),
         ("", cli.EXIT_USAGE, "malformed JSON: Expecting value"),
         (None, cli.EXIT_NOT_FOUND, "There is no file"),
     ],
-)  # fmt: skip
-def test_batch_file_problems(svc: Services, tmp_path: Path, capsys, content: str | None,
-                             status: int, message: str) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+)
+def test_batch_file_problems(
+    svc: Services, tmp_path: Path, capsys, content: str | None, status: int, message: str
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "prompts.json"
     if content is not None:
         path.write_text(content)
@@ -289,8 +364,9 @@ def test_console_script_exit_statuses(tmp_path: Path, db_url: str) -> None:
     studio = [sys.executable, "-c", "import sys; from studio.cli import main; sys.exit(main())"]
 
     def call(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*studio, *argv], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=120)  # fmt: skip
+        return subprocess.run(
+            [*studio, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
 
     ok = call("enqueue", "video", "Waves", "--duration", "4")
     assert ok.returncode == 0 and "Queued video from text" in ok.stdout

@@ -32,10 +32,16 @@ def test_session_generation_with_openai(
     )
     services = Services.build(settings, engine=engine, migrate=False)
     params = sessions.GenerationParams(
-        prompt="a lighthouse in a storm", provider="openai", model="gpt-image-2",
-        width=1024, height=1024, seed=7,
+        prompt="a lighthouse in a storm",
+        provider="openai",
+        model="gpt-image-2",
+        width=1024,
+        height=1024,
+        seed=7,
     )
-    session, generation = sessions.create_session(services, "local", params, idempotency_key="e2e-1")
+    session, generation = sessions.create_session(
+        services, "local", params, idempotency_key="e2e-1"
+    )
 
     outcome = process_next(services, "test-worker")
     assert outcome is not None and outcome.status == "completed", outcome

@@ -95,7 +95,8 @@ def test_idempotent_enqueue_from_20_threads(queue: JobQueue, engine: sa.Engine) 
 
 def test_same_key_runs_one_at_a_time_in_sequence(queue: JobQueue) -> None:
     jobs = [
-        queue.enqueue("verse", concurrency_key="song:1", ordered=True, sequence=i) for i in (1, 2, 3)
+        queue.enqueue("verse", concurrency_key="song:1", ordered=True, sequence=i)
+        for i in (1, 2, 3)
     ]
     other = queue.enqueue("verse", concurrency_key="song:2", ordered=True, sequence=1)
     first = queue.claim("w")
@@ -121,9 +122,16 @@ def _claimed(queue: JobQueue, job_id: str):  # type: ignore[no-untyped-def]
 
     job = queue.get(job_id)
     return ClaimedJob(
-        id=job.id, kind=job.kind, payload=job.payload, attempts=job.attempts,
-        max_attempts=job.max_attempts, lease_token=job.lease_token, lease_owner=job.lease_owner,
-        owner_id=job.owner_id, concurrency_key=job.concurrency_key, sequence=job.sequence,
+        id=job.id,
+        kind=job.kind,
+        payload=job.payload,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        lease_token=job.lease_token,
+        lease_owner=job.lease_owner,
+        owner_id=job.owner_id,
+        concurrency_key=job.concurrency_key,
+        sequence=job.sequence,
         label=job.label,
     )
 
@@ -304,7 +312,9 @@ def test_prune_removes_old_finished_jobs(queue: JobQueue, engine: sa.Engine) -> 
     assert queue.get(keep.id).status == "pending"
 
 
-def test_thousands_blocked_behind_one_key_do_not_hide_other_work(queue: JobQueue, engine: sa.Engine) -> None:
+def test_thousands_blocked_behind_one_key_do_not_hide_other_work(
+    queue: JobQueue, engine: sa.Engine
+) -> None:
     with engine.begin() as conn:
         queue.enqueue("verse", concurrency_key="big", ordered=True, sequence=0, db=conn)
         for i in range(1, 300):

@@ -30,9 +30,13 @@ def key() -> str:
 def draft(services: Services, text: str, title: str = "Lanterns", tags: str = "", **kw: str):  # type: ignore[no-untyped-def]
     owner = kw.pop("owner", OWNER)
     return songs.create_song_draft(
-        services, owner, title=title, tags=tags, text=text,
+        services,
+        owner,
+        title=title,
+        tags=tags,
+        text=text,
         idempotency_key=kw.pop("idempotency_key", key()),
-    )  # fmt: skip
+    )
 
 
 def count(services: Services, model: type) -> int:

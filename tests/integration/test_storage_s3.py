@@ -40,8 +40,16 @@ def endpoint() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def dummy_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Dummy credentials only: no profile, no instance metadata, no proxy for 127.0.0.1."""
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_CA_BUNDLE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_REGION",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -140,9 +148,7 @@ def test_studio_buckets_are_prefixes_inside_one_s3_bucket(store: S3Storage) -> N
     ]
 
 
-def test_keys_are_listed_past_one_page(
-    store: S3Storage, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_keys_are_listed_past_one_page(store: S3Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     names = [f"k{i:02d}.png" for i in range(7)]
     for name in reversed(names):
         store.put("session-assets", name, b"", "image/png")
@@ -163,8 +169,17 @@ def test_url_is_a_presigned_link_the_server_honours(store: S3Storage) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["../escape.png", "a/../../escape.png", "/etc/passwd", "a//b", "", ".hidden", "a\\b",
-     "a/./b", "x" * 600],
+    [
+        "../escape.png",
+        "a/../../escape.png",
+        "/etc/passwd",
+        "a//b",
+        "",
+        ".hidden",
+        "a\\b",
+        "a/./b",
+        "x" * 600,
+    ],
 )
 def test_key_checks_still_apply(store: S3Storage, key: str) -> None:
     with pytest.raises(StorageError, match="Invalid storage key"):

@@ -51,8 +51,9 @@ def google_services(
 
 def scene(services: Services) -> tuple[str, str]:
     board = sb.create_storyboard(services, OWNER, "Savannah")
-    entity = sb.add_entity(services, OWNER, board.id, kind="scene", name="Lion",
-                           description="A lion at golden hour")  # fmt: skip
+    entity = sb.add_entity(
+        services, OWNER, board.id, kind="scene", name="Lion", description="A lion at golden hour"
+    )
     return board.id, entity.id
 
 
@@ -79,8 +80,9 @@ def test_all_four_modes_with_google(
     board_id, entity_id = scene(services)
 
     # text-to-image: Gemini generateContent
-    sb.request_image(services, OWNER, prompt="A lion at golden hour", entity_id=entity_id,
-                     idempotency_key="img")  # fmt: skip
+    sb.request_image(
+        services, OWNER, prompt="A lion at golden hour", entity_id=entity_id, idempotency_key="img"
+    )
     assert process_next(services, "w").status == "completed"
     sent = google_fake.last(":generateContent")
     assert "gemini-2.5-flash-image" in sent.path
@@ -88,7 +90,9 @@ def test_all_four_modes_with_google(
     assert sent.json["generationConfig"]["imageConfig"]["aspectRatio"] == "16:9"
     view = entity_view(services, board_id, entity_id)
     stored = Image.open(io.BytesIO(services.storage.get(view.image.bucket, view.image.key)))
-    assert stored.convert("RGB").tobytes() == Image.open(io.BytesIO(FAKE_PNG)).convert("RGB").tobytes()
+    assert (
+        stored.convert("RGB").tobytes() == Image.open(io.BytesIO(FAKE_PNG)).convert("RGB").tobytes()
+    )
 
     # image-to-image: the current image goes with the prompt
     sb.request_edit(services, OWNER, prompt="Add rain", entity_id=entity_id, idempotency_key="ed")
@@ -99,16 +103,24 @@ def test_all_four_modes_with_google(
     assert sent_source.size == (8, 8)
 
     # text-to-video: Veo predictLongRunning, polled until done (2 pending answers first)
-    sb.request_video(services, OWNER, prompt="The lion walks", entity_id=entity_id,
-                     options=sb.VideoOptions("9:16", 6, "1080p"), idempotency_key="vid")  # fmt: skip
+    sb.request_video(
+        services,
+        OWNER,
+        prompt="The lion walks",
+        entity_id=entity_id,
+        options=sb.VideoOptions("9:16", 6, "1080p"),
+        idempotency_key="vid",
+    )
     assert process_next(services, "w").status == "completed"
     start = google_fake.last(":predictLongRunning")
     assert "veo-3.1-fast-generate-preview" in start.path
     instance, parameters = start.json["instances"][0], start.json["parameters"]
     assert instance["prompt"] == "The lion walks" and "image" not in instance
     assert (parameters["aspectRatio"], parameters["durationSeconds"], parameters["resolution"]) == (
-        "9:16", 6, "1080p",
-    )  # fmt: skip
+        "9:16",
+        6,
+        "1080p",
+    )
     polls = [r for r in google_fake.requests if r.path.endswith(":fetchPredictOperation")]
     assert len(polls) == 3  # pending, pending, done
     view = entity_view(services, board_id, entity_id)
@@ -116,19 +128,30 @@ def test_all_four_modes_with_google(
     assert services.storage.get(view.video.bucket, view.video.key) == FAKE_MP4
 
     # image-to-video: the current image is the Veo source
-    sb.request_animate(services, OWNER, entity_id=entity_id, prompt="Slow zoom",
-                       options=sb.VideoOptions("16:9", 4, "720p"), idempotency_key="anim")  # fmt: skip
+    sb.request_animate(
+        services,
+        OWNER,
+        entity_id=entity_id,
+        prompt="Slow zoom",
+        options=sb.VideoOptions("16:9", 4, "720p"),
+        idempotency_key="anim",
+    )
     assert process_next(services, "w").status == "completed"
     instance = google_fake.last(":predictLongRunning").json["instances"][0]
     assert instance["prompt"] == "Slow zoom"
-    assert Image.open(io.BytesIO(decode_b64_any(instance["image"]["bytesBase64Encoded"]))).size == (8, 8)
+    assert Image.open(io.BytesIO(decode_b64_any(instance["image"]["bytesBase64Encoded"]))).size == (
+        8,
+        8,
+    )
 
     with services.db() as db:
         ledger = db.scalars(sa.select(UsageLedger).order_by(UsageLedger.created_at)).all()
     assert [(r.kind, r.provider) for r in ledger] == [
-        ("storyboard_image", "google"), ("storyboard_image", "google"),
-        ("storyboard_video", "google"), ("storyboard_video", "google"),
-    ]  # fmt: skip
+        ("storyboard_image", "google"),
+        ("storyboard_image", "google"),
+        ("storyboard_video", "google"),
+        ("storyboard_video", "google"),
+    ]
     assert ledger[2].cost_actual == pytest.approx(0.15 * 6)  # Veo fast, 6 seconds
     assert ledger[3].cost_estimate == pytest.approx(0.15 * 4)
     assert ledger[0].usage["candidates_token_count"] == 1290
@@ -160,8 +183,9 @@ def test_video_job_heartbeats_while_veo_works(
         services = google_services(tmp_path, db_url, engine, fake, poll=0.25)
         services.queue.lease_seconds = 1
         _, entity_id = scene(services)
-        gen = sb.request_video(services, OWNER, prompt="x", entity_id=entity_id,
-                               idempotency_key="long")  # fmt: skip
+        gen = sb.request_video(
+            services, OWNER, prompt="x", entity_id=entity_id, idempotency_key="long"
+        )
         beats: set[object] = set()
         reaped: list[int] = []
         stop = threading.Event()
@@ -191,16 +215,23 @@ def test_video_job_heartbeats_while_veo_works(
 
 def test_a_crashed_video_workers_job_is_picked_up_again(services: Services) -> None:
     board_id, entity_id = scene(services)
-    gen = sb.request_video(services, OWNER, prompt="Waves", entity_id=entity_id,
-                           options=sb.VideoOptions(duration_s=4), idempotency_key="crash")  # fmt: skip
+    gen = sb.request_video(
+        services,
+        OWNER,
+        prompt="Waves",
+        entity_id=entity_id,
+        options=sb.VideoOptions(duration_s=4),
+        idempotency_key="crash",
+    )
     crashed = services.queue.claim("worker-that-died")
     assert crashed is not None and crashed.id == gen.job_id
     # The worker dies: no more heartbeats, the lease runs out.
     with services.db() as db:
         db.execute(
-            sa.update(Job).where(Job.id == gen.job_id)
+            sa.update(Job)
+            .where(Job.id == gen.job_id)
             .values(lease_expires_at=utcnow() - timedelta(seconds=1))
-        )  # fmt: skip
+        )
     outcome = process_next(services, "second-worker")  # reaps, then claims it again
     assert outcome is not None and outcome.job_id == gen.job_id and outcome.status == "completed"
     job = services.queue.get(gen.job_id)
@@ -264,8 +295,14 @@ def test_cancel_while_a_video_renders(services: Services, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(LocalProvider, "generate_video", slow)
     board_id, entity_id = scene(services)
-    gen = sb.request_video(services, OWNER, prompt="x", entity_id=entity_id,
-                           options=sb.VideoOptions(duration_s=4), idempotency_key="c")  # fmt: skip
+    gen = sb.request_video(
+        services,
+        OWNER,
+        prompt="x",
+        entity_id=entity_id,
+        options=sb.VideoOptions(duration_s=4),
+        idempotency_key="c",
+    )
     result: list[object] = []
     worker = threading.Thread(target=lambda: result.append(process_next(services, "w")))
     worker.start()

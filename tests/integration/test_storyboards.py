@@ -36,9 +36,13 @@ def count(services: Services, model: type) -> int:
 def board_with_scene(services: Services) -> tuple[str, str]:
     board = sb.create_storyboard(services, OWNER, "The Lighthouse")
     scene = sb.add_entity(
-        services, OWNER, board.id, kind="scene", name="Cliff at dusk",
+        services,
+        OWNER,
+        board.id,
+        kind="scene",
+        name="Cliff at dusk",
         description="A hero on a cliff at sunset, wide shot",
-    )  # fmt: skip
+    )
     return board.id, scene.id
 
 
@@ -114,8 +118,9 @@ def test_image_edit_video_and_animate_update_the_entity(services: Services) -> N
     board_id, scene_id = board_with_scene(services)
 
     # 1. text-to-image
-    gen = sb.request_image(services, OWNER, prompt="A hero on a cliff", entity_id=scene_id,
-                           idempotency_key="img-1")  # fmt: skip
+    gen = sb.request_image(
+        services, OWNER, prompt="A hero on a cliff", entity_id=scene_id, idempotency_key="img-1"
+    )
     assert gen.provider == "local" and gen.model == "sketch" and gen.status == "queued"
     outcome = run_one(services)
     assert outcome.status == "completed" and outcome.kind == "storyboard_image"
@@ -129,8 +134,9 @@ def test_image_edit_video_and_animate_update_the_entity(services: Services) -> N
     assert view.image_generation is not None and view.image_generation.prompt == "A hero on a cliff"
 
     # 2. image-to-image from the current image
-    edit = sb.request_edit(services, OWNER, prompt="Add storm clouds", entity_id=scene_id,
-                           idempotency_key="edit-1")  # fmt: skip
+    edit = sb.request_edit(
+        services, OWNER, prompt="Add storm clouds", entity_id=scene_id, idempotency_key="edit-1"
+    )
     assert edit.mode == "image_to_image" and edit.source_asset_id == first_image.id
     assert run_one(services).status == "completed"
     view = sb.get_storyboard(services, OWNER, board_id).entity(scene_id)
@@ -138,9 +144,14 @@ def test_image_edit_video_and_animate_update_the_entity(services: Services) -> N
     assert [g.asset.id for g in view.history("image")] == [first_image.id]  # the earlier version
 
     # 3. text-to-video
-    video = sb.request_video(services, OWNER, prompt="Waves crash below", entity_id=scene_id,
-                             options=sb.VideoOptions.parse("16:9", 4, "720p"),
-                             idempotency_key="vid-1")  # fmt: skip
+    video = sb.request_video(
+        services,
+        OWNER,
+        prompt="Waves crash below",
+        entity_id=scene_id,
+        options=sb.VideoOptions.parse("16:9", 4, "720p"),
+        idempotency_key="vid-1",
+    )
     assert video.mode == "text_to_video" and video.source_asset_id is None
     outcome = run_one(services)
     assert outcome.status == "completed" and outcome.kind == "storyboard_video"
@@ -157,9 +168,14 @@ def test_image_edit_video_and_animate_update_the_entity(services: Services) -> N
         assert float(stream.duration * stream.time_base) == pytest.approx(4.0, abs=0.2)
 
     # 4. animate the current image, portrait 9:16
-    anim = sb.request_animate(services, OWNER, entity_id=scene_id, prompt="Camera zooms in",
-                              options=sb.VideoOptions.parse("9:16", "6", "1080p"),
-                              idempotency_key="anim-1")  # fmt: skip
+    anim = sb.request_animate(
+        services,
+        OWNER,
+        entity_id=scene_id,
+        prompt="Camera zooms in",
+        options=sb.VideoOptions.parse("9:16", "6", "1080p"),
+        idempotency_key="anim-1",
+    )
     assert anim.mode == "image_to_video" and anim.source_asset_id == view.image.id
     assert run_one(services).status == "completed"
     view = sb.get_storyboard(services, OWNER, board_id).entity(scene_id)
@@ -197,8 +213,7 @@ def test_same_idempotency_key_returns_the_same_request(services: Services) -> No
 
 def test_status_follows_the_job(services: Services) -> None:
     board_id, scene_id = board_with_scene(services)
-    gen = sb.request_video(services, OWNER, prompt="Waves", entity_id=scene_id,
-                           idempotency_key="v")  # fmt: skip
+    gen = sb.request_video(services, OWNER, prompt="Waves", entity_id=scene_id, idempotency_key="v")
     [active] = sb.get_storyboard(services, OWNER, board_id).entity(scene_id).active
     assert active.status == "queued" and active.media == "video"
     job = services.queue.claim("hung-worker")
@@ -256,8 +271,9 @@ def test_edit_and_animate_need_a_current_image(services: Services) -> None:
         ("16:9", 8, "4k", "Resolution must be 720p or 1080p"),
     ],
 )
-def test_video_options_are_checked(aspect: object, duration: object, resolution: object,
-                                   message: str) -> None:  # fmt: skip
+def test_video_options_are_checked(
+    aspect: object, duration: object, resolution: object, message: str
+) -> None:
     with pytest.raises(Invalid, match=message):
         sb.VideoOptions.parse(aspect, duration, resolution)
 
@@ -270,34 +286,87 @@ def test_video_options_accept_the_queue_message_spellings() -> None:
 def test_bad_requests_store_nothing(services: Services) -> None:
     board_id, scene_id = board_with_scene(services)
     cases = [
-        (Invalid, lambda: sb.request_image(services, OWNER, prompt="  ", entity_id=scene_id,
-                                           idempotency_key="1")),
-        (NotFound, lambda: sb.request_image(services, OWNER, prompt="x", storyboard_id="nope",
-                                            idempotency_key="2")),
-        (NotFound, lambda: sb.request_image(services, OWNER, prompt="x", entity_id="nope",
-                                            idempotency_key="3")),
-        (Invalid, lambda: sb.request_image(services, OWNER, prompt="x", entity_id=scene_id,
-                                           entity_kind="character", idempotency_key="4")),
-        (Invalid, lambda: sb.request_edit(services, OWNER, prompt="x",
-                                          source=sb.Source(data=b"not an image", name="notes.txt"),
-                                          idempotency_key="5")),
-        (NotFound, lambda: sb.request_video(services, OWNER, prompt="x",
-                                            source=sb.Source(asset_id="0" * 8 + "-0000-0000-0000-"
-                                                             + "0" * 12), idempotency_key="6")),
-        (Invalid, lambda: sb.request_image(services, OWNER, prompt="x", provider="openai",
-                                           idempotency_key="7")),
-        (Invalid, lambda: sb.request_image(services, OWNER, prompt="x", model="motion",
-                                           provider="local", idempotency_key="8")),
-        (Invalid, lambda: sb.request_video(services, OWNER, prompt="x", model="sketch",
-                                           provider="local", idempotency_key="9")),
-    ]  # fmt: skip
+        (
+            Invalid,
+            lambda: sb.request_image(
+                services, OWNER, prompt="  ", entity_id=scene_id, idempotency_key="1"
+            ),
+        ),
+        (
+            NotFound,
+            lambda: sb.request_image(
+                services, OWNER, prompt="x", storyboard_id="nope", idempotency_key="2"
+            ),
+        ),
+        (
+            NotFound,
+            lambda: sb.request_image(
+                services, OWNER, prompt="x", entity_id="nope", idempotency_key="3"
+            ),
+        ),
+        (
+            Invalid,
+            lambda: sb.request_image(
+                services,
+                OWNER,
+                prompt="x",
+                entity_id=scene_id,
+                entity_kind="character",
+                idempotency_key="4",
+            ),
+        ),
+        (
+            Invalid,
+            lambda: sb.request_edit(
+                services,
+                OWNER,
+                prompt="x",
+                source=sb.Source(data=b"not an image", name="notes.txt"),
+                idempotency_key="5",
+            ),
+        ),
+        (
+            NotFound,
+            lambda: sb.request_video(
+                services,
+                OWNER,
+                prompt="x",
+                source=sb.Source(asset_id="0" * 8 + "-0000-0000-0000-" + "0" * 12),
+                idempotency_key="6",
+            ),
+        ),
+        (
+            Invalid,
+            lambda: sb.request_image(
+                services, OWNER, prompt="x", provider="openai", idempotency_key="7"
+            ),
+        ),
+        (
+            Invalid,
+            lambda: sb.request_image(
+                services, OWNER, prompt="x", model="motion", provider="local", idempotency_key="8"
+            ),
+        ),
+        (
+            Invalid,
+            lambda: sb.request_video(
+                services, OWNER, prompt="x", model="sketch", provider="local", idempotency_key="9"
+            ),
+        ),
+    ]
     for error, call in cases:
         with pytest.raises(error):
             call()
     other = sb.create_storyboard(services, OWNER, "Other")
     with pytest.raises(Invalid, match="another storyboard"):
-        sb.request_image(services, OWNER, prompt="x", storyboard_id=other.id, entity_id=scene_id,
-                         idempotency_key="10")  # fmt: skip
+        sb.request_image(
+            services,
+            OWNER,
+            prompt="x",
+            storyboard_id=other.id,
+            entity_id=scene_id,
+            idempotency_key="10",
+        )
     assert count(services, StoryboardGeneration) == 0 and count(services, Job) == 0
     assert count(services, ImageAsset) == 0
     assert not services.storage.keys("storyboard-images")
@@ -305,24 +374,37 @@ def test_bad_requests_store_nothing(services: Services) -> None:
 
 def test_a_video_is_not_an_image_source(services: Services) -> None:
     board_id, scene_id = board_with_scene(services)
-    sb.request_video(services, OWNER, prompt="Waves", entity_id=scene_id,
-                     options=sb.VideoOptions(duration_s=4), idempotency_key="v")  # fmt: skip
+    sb.request_video(
+        services,
+        OWNER,
+        prompt="Waves",
+        entity_id=scene_id,
+        options=sb.VideoOptions(duration_s=4),
+        idempotency_key="v",
+    )
     run_one(services)
     video = sb.get_storyboard(services, OWNER, board_id).entity(scene_id).video
     with pytest.raises(Invalid, match="not an image"):
-        sb.request_edit(services, OWNER, prompt="x", source=sb.Source(asset_id=video.id),
-                        idempotency_key="e")  # fmt: skip
+        sb.request_edit(
+            services, OWNER, prompt="x", source=sb.Source(asset_id=video.id), idempotency_key="e"
+        )
     with pytest.raises(NotFound):  # someone else's asset is unknown
-        sb.request_edit(services, OTHER, prompt="x", source=sb.Source(asset_id=video.id),
-                        idempotency_key="e")  # fmt: skip
+        sb.request_edit(
+            services, OTHER, prompt="x", source=sb.Source(asset_id=video.id), idempotency_key="e"
+        )
 
 
 def test_an_uploaded_source_is_stored_with_the_request(services: Services) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (96, 64), (200, 40, 40)).save(buf, "PNG")
-    gen = sb.request_video(services, OWNER, prompt="Make it move",
-                           source=sb.Source(data=buf.getvalue(), name="red.png"),
-                           options=sb.VideoOptions(duration_s=4), idempotency_key="u")  # fmt: skip
+    gen = sb.request_video(
+        services,
+        OWNER,
+        prompt="Make it move",
+        source=sb.Source(data=buf.getvalue(), name="red.png"),
+        options=sb.VideoOptions(duration_s=4),
+        idempotency_key="u",
+    )
     assert gen.mode == "image_to_video"
     with services.db() as db:
         source = db.get_one(ImageAsset, gen.source_asset_id)
@@ -353,7 +435,10 @@ def test_budget_is_enforced(services: Services) -> None:
             assert isinstance(request, ImageRequest)
             return 0.5
 
-    services.providers = [*services.providers, ProviderStatus("priced", "Priced", True, "", Priced())]
+    services.providers = [
+        *services.providers,
+        ProviderStatus("priced", "Priced", True, "", Priced()),
+    ]
     with pytest.raises(LimitExceeded, match="budget"):
         sb.request_image(services, OWNER, prompt="x", provider="priced", idempotency_key="p")
     assert count(services, StoryboardGeneration) == 1
@@ -375,15 +460,22 @@ def test_deleting_an_entity_cancels_its_queued_work(services: Services) -> None:
 
 def _two_entity_board(services: Services) -> str:
     board_id, _ = board_with_scene(services)
-    sb.add_entity(services, OWNER, board_id, kind="character", name="Keeper",
-                  description="Old lighthouse keeper, grey beard")  # fmt: skip
+    sb.add_entity(
+        services,
+        OWNER,
+        board_id,
+        kind="character",
+        name="Keeper",
+        description="Old lighthouse keeper, grey beard",
+    )
     return board_id
 
 
 def test_whole_storyboard_images(services: Services) -> None:
     board_id = _two_entity_board(services)
-    job = sb.generate_storyboard_images(services, OWNER, board_id, style="watercolour",
-                                        idempotency_key="all")  # fmt: skip
+    job = sb.generate_storyboard_images(
+        services, OWNER, board_id, style="watercolour", idempotency_key="all"
+    )
     assert job.kind == "storyboard_image" and len(job.payload["generation_ids"]) == 2
     view = sb.get_storyboard(services, OWNER, board_id)
     assert [g.status for e in view.entities for g in e.active] == ["queued", "queued"]
@@ -405,15 +497,19 @@ def test_whole_storyboard_images(services: Services) -> None:
 
     # only_missing: everything has an image now
     with pytest.raises(Invalid, match="already has an image"):
-        sb.generate_storyboard_images(services, OWNER, board_id, only_missing=True,
-                                      idempotency_key="again")  # fmt: skip
+        sb.generate_storyboard_images(
+            services, OWNER, board_id, only_missing=True, idempotency_key="again"
+        )
 
 
 def test_second_request_is_in_progress_until_cleared(services: Services) -> None:
     board_id = _two_entity_board(services)
     first = sb.generate_storyboard_images(services, OWNER, board_id, idempotency_key="one")
     # A double click (same key) is the same job, not a conflict.
-    assert sb.generate_storyboard_images(services, OWNER, board_id, idempotency_key="one").id == first.id
+    assert (
+        sb.generate_storyboard_images(services, OWNER, board_id, idempotency_key="one").id
+        == first.id
+    )
     with pytest.raises(InProgress, match="already in progress") as queued:
         sb.generate_storyboard_images(services, OWNER, board_id, idempotency_key="two")
     assert queued.value.job_id == first.id
@@ -455,8 +551,19 @@ def test_stale_job_is_cleared_automatically(services: Services) -> None:
     # The crashed worker's late result is refused: its lease was revoked.
     from studio.queue import ClaimedJob, LeaseLost
 
-    late = ClaimedJob(first.id, first.kind, first.payload, 1, 3, "stale-token", "crashed-worker",
-                      OWNER, first.concurrency_key, 0, None)  # fmt: skip
+    late = ClaimedJob(
+        first.id,
+        first.kind,
+        first.payload,
+        1,
+        3,
+        "stale-token",
+        "crashed-worker",
+        OWNER,
+        first.concurrency_key,
+        0,
+        None,
+    )
     with pytest.raises(LeaseLost):
         services.queue.finish(late)
 
@@ -507,8 +614,11 @@ def test_a_retried_storyboard_job_skips_what_is_done(
     with services.db() as db:
         db.execute(sa.update(Job).where(Job.id == job.id).values(run_after=utcnow()))
     assert run_one(services).status == "completed"
-    assert [c.split(".")[0] for c in calls] == ["Cliff at dusk", "Character portrait: Keeper",
-                                               "Character portrait: Keeper"]  # fmt: skip
+    assert [c.split(".")[0] for c in calls] == [
+        "Cliff at dusk",
+        "Character portrait: Keeper",
+        "Character portrait: Keeper",
+    ]
     view = sb.get_storyboard(services, OWNER, board_id)
     assert all(e.image is not None for e in view.entities)
     assert count(services, ImageAsset) == 2

@@ -101,8 +101,10 @@ def test_offline_song_is_illustrated_in_one_conversation(services: Services) -> 
 
     [conversation] = conversations(services)
     assert (conversation.song_id, conversation.provider, conversation.model) == (
-        song.id, "local", "sketch",
-    )  # fmt: skip
+        song.id,
+        "local",
+        "sketch",
+    )
     assert uuid.UUID(conversation.conversation_id).version == 4
     requests = [c.request for c in scripted.calls]
     assert {r.conversation_id for r in requests} == {conversation.conversation_id}
@@ -140,8 +142,11 @@ def test_offline_song_is_illustrated_in_one_conversation(services: Services) -> 
             assert art.thumbnail_key == asset.thumbnail_key == verse.thumbnail_key
             assert services.storage.exists(bucket, art.thumbnail_key)
             assert (verse.prompt, verse.provider, verse.model, verse.summary) == (
-                art.prompt, "local", "sketch", art.image_summary,
-            )  # fmt: skip
+                art.prompt,
+                "local",
+                "sketch",
+                art.image_summary,
+            )
         ledger = db.scalars(sa.select(UsageLedger).order_by(UsageLedger.created_at)).all()
     assert [(row.kind, row.provider, row.model, row.units) for row in ledger] == [
         ("verse_illustration", "local", "sketch", 1.0)
@@ -151,8 +156,9 @@ def test_offline_song_is_illustrated_in_one_conversation(services: Services) -> 
     assert job.result["conversation_id"] == conversation.conversation_id
     assert job.result["replayed_verses"] == 2
     assert (job.result["asset_id"], job.result["artifact_id"]) == (
-        arts[2].image_asset_id, arts[2].id,
-    )  # fmt: skip
+        arts[2].image_asset_id,
+        arts[2].id,
+    )
 
 
 def test_verse_illustrations_bucket_is_configurable(
@@ -194,9 +200,13 @@ def openrouter_services(
     )
     services = Services.build(settings, engine=engine, migrate=False)
     quick = OpenRouterProvider(
-        "test", model=settings.openrouter_model, base_url=f"{fake.url}/api/v1",
-        app_title="Image Studio Tests", timeout=10, max_retries=0,
-    )  # fmt: skip
+        "test",
+        model=settings.openrouter_model,
+        base_url=f"{fake.url}/api/v1",
+        app_title="Image Studio Tests",
+        timeout=10,
+        max_retries=0,
+    )
     services.providers = [
         dataclasses.replace(s, provider=quick) if s.name == "openrouter" else s
         for s in services.providers
@@ -234,8 +244,9 @@ def test_openrouter_carries_the_conversation_and_replays_earlier_verses(
     [conversation] = conversations(services)
     cid = conversation.conversation_id
     assert (conversation.provider, conversation.model) == (
-        "openrouter", "google/gemini-2.5-flash-image",
-    )  # fmt: skip
+        "openrouter",
+        "google/gemini-2.5-flash-image",
+    )
     sent = [r for r in openrouter_fake.requests if r.path == "/api/v1/chat/completions"]
     assert len(sent) == 3
     for request in sent:

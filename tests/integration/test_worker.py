@@ -42,7 +42,9 @@ def test_provider_errors_follow_queue_rules(services: Services) -> None:
 
     def run(ctx: JobContext) -> None:
         ctx.stage("generating")
-        raise ProviderError("permanent", "The provider refused this prompt for safety reasons.", safety=True)
+        raise ProviderError(
+            "permanent", "The provider refused this prompt for safety reasons.", safety=True
+        )
 
     _kind("t_refuse", run, lambda svc, job, status, msg: settled.append((status, msg)))
     job = services.queue.enqueue("t_refuse")

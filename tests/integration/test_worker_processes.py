@@ -34,10 +34,16 @@ def _env(db_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _spawn(worker_id: str, concurrency: int, env: dict[str, str], *flags: str) -> subprocess.Popen[str]:
+def _spawn(
+    worker_id: str, concurrency: int, env: dict[str, str], *flags: str
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.helpers.ledger_worker", worker_id, str(concurrency), *flags],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -58,14 +64,18 @@ def _wait(procs: list[subprocess.Popen[str]], timeout: float = 240) -> list[str]
     return outputs
 
 
-def _exactly_once(engine: sa.Engine, tmp_path: Path, db_url: str, n_jobs: int, n_procs: int, slots: int) -> None:
+def _exactly_once(
+    engine: sa.Engine, tmp_path: Path, db_url: str, n_jobs: int, n_procs: int, slots: int
+) -> None:
     LEDGER.create(engine)
     _bulk_enqueue(engine, n_jobs)
     procs = [_spawn(f"w{i}", slots, _env(db_url, tmp_path)) for i in range(n_procs)]
     outs = _wait(procs)
     with engine.connect() as conn:
         ledger = conn.execute(sa.select(LEDGER.c.job_id, LEDGER.c.worker)).all()
-        statuses = dict(conn.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status)).all())
+        statuses = dict(
+            conn.execute(sa.select(Job.status, sa.func.count()).group_by(Job.status)).all()
+        )
     assert len(ledger) == n_jobs, "every run wrote one ledger row"
     assert len({r.job_id for r in ledger}) == n_jobs, "no job completed twice, none lost"
     assert statuses == {"completed": n_jobs}
@@ -101,14 +111,21 @@ def test_exactly_once_sqlite_two_processes(tmp_path: Path, sqlite_template: Path
         engine.dispose()
 
 
-def test_same_key_jobs_never_overlap_and_run_in_order(db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
+def test_same_key_jobs_never_overlap_and_run_in_order(
+    db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     LEDGER.create(engine, checkfirst=True)
     queue = JobQueue(engine)
     with engine.begin() as conn:
         for seq in range(1, 9):
             for key in ("song:a", "song:b", "song:c"):
                 queue.enqueue(
-                    "ledger", {"sleep": 0.02}, db=conn, concurrency_key=key, ordered=True, sequence=seq
+                    "ledger",
+                    {"sleep": 0.02},
+                    db=conn,
+                    concurrency_key=key,
+                    ordered=True,
+                    sequence=seq,
                 )
     env = _env(db_url, tmp_path)
     _wait([_spawn(f"w{i}", 2, env) for i in range(2)])
@@ -147,7 +164,9 @@ def _rescue(engine: sa.Engine, env: dict[str, str], job_id: str, timeout: float 
     assert "DONE rescuer 1" in out
 
 
-def test_killed_worker_job_is_reclaimed_after_lease(db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
+def test_killed_worker_job_is_reclaimed_after_lease(
+    db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     LEDGER.create(engine, checkfirst=True)
     job = JobQueue(engine).enqueue("ledger", {"sleep": 30})
     env = _env(db_url, tmp_path, STUDIO_LEASE_SECONDS="2")
@@ -166,7 +185,9 @@ def test_killed_worker_job_is_reclaimed_after_lease(db_url: str, engine: sa.Engi
     assert [(r.attempt, r.worker.split("/")[0]) for r in ledger] == [(2, "rescuer")]
 
 
-def test_paused_worker_late_finish_is_rejected(db_url: str, engine: sa.Engine, tmp_path: Path) -> None:
+def test_paused_worker_late_finish_is_rejected(
+    db_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
     LEDGER.create(engine, checkfirst=True)
     job = JobQueue(engine).enqueue("ledger", {"sleep": 3})
     env = _env(db_url, tmp_path, STUDIO_LEASE_SECONDS="1")

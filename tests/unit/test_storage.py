@@ -35,8 +35,17 @@ def test_overwrite_leaves_no_temporary_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["../escape.png", "a/../../escape.png", "/etc/passwd", "a//b", "", ".hidden", "a\\b",
-     "a/./b", "x" * 600],
+    [
+        "../escape.png",
+        "a/../../escape.png",
+        "/etc/passwd",
+        "a//b",
+        "",
+        ".hidden",
+        "a\\b",
+        "a/./b",
+        "x" * 600,
+    ],
 )
 def test_keys_cannot_escape_the_root(tmp_path: Path, key: str) -> None:
     store = LocalStorage(tmp_path / "media")
