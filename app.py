@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.ui.boot import boot
+from studio.ui.common.boot import boot
 
 st.set_page_config(page_title="Image Studio", page_icon=":material/palette:", layout="wide")
 

@@ -49,7 +49,7 @@ INSERT_BATCH = 10_000
 
 def job_row(at: datetime, **over: Any) -> dict[str, Any]:
     """A pending no-op job as `JobQueue.enqueue` writes it, created (and runnable) at `at`."""
-    from studio.queue import pending_job_values
+    from studio.jobs.queue import pending_job_values
 
     row = pending_job_values("noop", at=at)
     # not written by enqueue; listed so every row of a bulk insert has the same keys
@@ -89,7 +89,7 @@ def background_rows() -> Iterator[dict[str, Any]]:
 
 
 def load_background(engine: Engine) -> None:
-    from studio.queue import jobs
+    from studio.jobs.queue import jobs
 
     batch: list[dict[str, Any]] = []
     with engine.begin() as conn:
@@ -122,7 +122,7 @@ def measure(empty_url: URL | str, loaded_url: URL | str) -> dict[str, list[float
     """Alternate timed claims on the two databases; return the latencies in ms."""
     from db.engine import make_engine
     from db.migrate import upgrade
-    from studio.queue import JobQueue
+    from studio.jobs.queue import JobQueue
 
     engines = {"empty": make_engine(empty_url), "loaded": make_engine(loaded_url)}
     try:
@@ -153,7 +153,7 @@ def measure(empty_url: URL | str, loaded_url: URL | str) -> dict[str, list[float
 
 def check_loaded(engine: Engine) -> None:
     """The loaded queue still holds its 100,000 pending and 10,000 held jobs after the run."""
-    from studio.queue import jobs
+    from studio.jobs.queue import jobs
 
     with engine.connect() as conn:
         counts = {

@@ -40,7 +40,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from studio.worker import WorkerLoop, default_worker_id
+    from studio.jobs.worker import WorkerLoop, default_worker_id
 
     svc = _services(slots=args.concurrency)
     loop = WorkerLoop(
@@ -48,7 +48,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
 
     def _stop(signum: int, _frame: object) -> None:
-        logging.getLogger("studio.worker").info(
+        logging.getLogger("studio.jobs.worker").info(
             "signal %s: finishing current jobs, then exiting", signum
         )
         loop.stop.set()
@@ -64,7 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    from studio.worker import default_worker_id, process_next
+    from studio.jobs.worker import default_worker_id, process_next
 
     svc = _services()
     outcome = process_next(svc, default_worker_id("dispatch"))
@@ -201,7 +201,7 @@ def _progress_bar(stream):  # type: ignore[no-untyped-def]
 def cmd_batch_images(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from studio import batch
+    from studio.storyboards import batch
 
     path = Path(args.file)
     try:

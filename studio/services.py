@@ -1,6 +1,6 @@
 """The Services container: one object built from Settings that every caller shares.
 
-Pages get it through `studio.ui.services.get_services()` (cached per process), the CLI and
+Pages get it through `studio.ui.common.services.get_services()` (cached per process), the CLI and
 worker processes build their own, tests build one per test against a scratch database.
 """
 
@@ -17,9 +17,9 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from studio.config import Settings
 from studio.errors import NotFound
+from studio.jobs.queue import JobQueue
 from studio.providers.base import Provider
 from studio.providers.registry import ProviderStatus, provider_statuses
-from studio.queue import JobQueue
 from studio.storage import Storage, make_storage
 
 

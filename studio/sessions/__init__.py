@@ -36,7 +36,7 @@ from studio.sessions.params import (
     snap_side,
     title_from_prompt,
 )
-from studio.sessions.views import (
+from studio.sessions.reads import (
     ACTIVE,
     FINISHED,
     GenerationView,

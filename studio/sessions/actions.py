@@ -13,7 +13,7 @@ from studio.errors import Conflict, Invalid
 from studio.services import Services
 from studio.sessions.ownership import assets_of, job_row, owned_generation, owned_session
 from studio.sessions.params import MAX_TITLE_CHARS, GenerationParams
-from studio.sessions.views import ACTIVE, effective_status, status_words
+from studio.sessions.reads import ACTIVE, effective_status, status_words
 
 
 def duplicate_params(services: Services, owner_id: str, generation_id: str) -> GenerationParams:

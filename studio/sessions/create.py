@@ -15,7 +15,7 @@ from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
 from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid
-from studio.queue import DuplicateKey
+from studio.jobs.queue import DuplicateKey
 from studio.services import Services
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
@@ -26,7 +26,7 @@ from studio.sessions.params import (
     estimate_cost,
     title_from_prompt,
 )
-from studio.sessions.views import status_words
+from studio.sessions.reads import status_words
 
 
 def _job_key(owner_id: str, idempotency_key: str) -> str:

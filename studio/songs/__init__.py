@@ -32,6 +32,16 @@ from studio.songs.illustration import (
     verse_label,
 )
 from studio.songs.ownership import SONG_NOT_FOUND, VERSE_NOT_FOUND
+from studio.songs.reads import (
+    Conversation,
+    QueueHead,
+    SongProgress,
+    SongRow,
+    SongView,
+    VerseView,
+    get_song,
+    list_songs,
+)
 from studio.songs.text import (
     MAX_TAG_CHARS,
     MAX_TAGS,
@@ -43,16 +53,6 @@ from studio.songs.text import (
     check_draft,
     normalize_tags,
     split_verses,
-)
-from studio.songs.views import (
-    Conversation,
-    QueueHead,
-    SongProgress,
-    SongRow,
-    SongView,
-    VerseView,
-    get_song,
-    list_songs,
 )
 
 __all__ = [

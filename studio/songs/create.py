@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from db.schema import Job, Song, SongVerse
 from studio import limits
 from studio.errors import Conflict
-from studio.queue import DuplicateKey
+from studio.jobs.queue import DuplicateKey
 from studio.services import Services
 from studio.songs.illustration import (
     JOB_KIND,

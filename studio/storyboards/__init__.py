@@ -55,6 +55,19 @@ from studio.storyboards.params import (
     VideoOptions,
     model_choices,
 )
+from studio.storyboards.reads import (
+    EntityView,
+    ExclusiveJob,
+    GenerationView,
+    StoryboardCard,
+    StoryboardView,
+    exclusive_job,
+    generation_statuses,
+    get_generation,
+    get_storyboard,
+    list_storyboards,
+    list_unfiled,
+)
 from studio.storyboards.requests import (
     Source,
     new_idempotency_key,
@@ -68,19 +81,6 @@ from studio.storyboards.runs import (
     entity_prompt,
     exclusive_key,
     generate_storyboard_images,
-)
-from studio.storyboards.views import (
-    EntityView,
-    ExclusiveJob,
-    GenerationView,
-    StoryboardCard,
-    StoryboardView,
-    exclusive_job,
-    generation_statuses,
-    get_generation,
-    get_storyboard,
-    list_storyboards,
-    list_unfiled,
 )
 
 __all__ = [

@@ -17,8 +17,8 @@ from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardG
 from db.types import utcnow
 from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid, NotFound
+from studio.jobs.queue import DuplicateKey
 from studio.providers.base import ImageRequest, VideoRequest
-from studio.queue import DuplicateKey
 from studio.services import Services
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
 from studio.storyboards.params import (

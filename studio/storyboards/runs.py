@@ -11,8 +11,8 @@ from db.schema import Job, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
 from studio import limits
 from studio.errors import Conflict, InProgress, Invalid, NotFound
+from studio.jobs.queue import DuplicateKey
 from studio.providers.base import ImageRequest
-from studio.queue import DuplicateKey
 from studio.services import Services
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model

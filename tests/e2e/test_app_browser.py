@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from db.engine import make_engine
-from studio.queue import JobQueue
+from studio.jobs.queue import JobQueue
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser

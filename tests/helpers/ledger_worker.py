@@ -1,6 +1,6 @@
 """A worker process for the concurrency tests.
 
-Runs `studio.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra job kind, `ledger`,
+Runs `studio.jobs.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra job kind, `ledger`,
 whose handler writes a row into `test_ledger` (UNIQUE(job_id, attempt)) in the same transaction
 that completes the job. Payload options: `sleep` seconds before finishing (to be killed or
 paused mid-job). Prints `READY <id>` when it starts polling, `DONE <id> <jobs>` when it stops.
@@ -15,8 +15,8 @@ import time
 import sqlalchemy as sa
 
 from studio.config import Settings
+from studio.jobs.worker import JobContext, JobKind, WorkerLoop, register
 from studio.services import Services
-from studio.worker import JobContext, JobKind, WorkerLoop, register
 
 LEDGER = sa.Table(
     "test_ledger",

@@ -15,11 +15,11 @@ from studio import limits, songs
 from studio import sessions as S
 from studio import storyboards as sb
 from studio.errors import LimitExceeded
+from studio.jobs.worker import process_next
 from studio.providers.base import ImageRequest, ImageResult
 from studio.providers.local import LocalProvider
 from studio.providers.registry import ProviderStatus
 from studio.services import Services
-from studio.worker import process_next
 from tests.conftest import make_settings
 
 OWNER = "alice"
@@ -93,8 +93,8 @@ def run_all(services: Services) -> None:
 
 
 def test_request_kinds_are_every_owned_job_kind() -> None:
-    import studio.jobs  # noqa: F401  (registers every kind)
-    from studio.worker import JOB_KINDS
+    import studio.all_kinds  # noqa: F401  (registers every kind)
+    from studio.jobs.worker import JOB_KINDS
 
     assert set(limits.REQUEST_KINDS) == set(JOB_KINDS) - {"noop"}
     assert {S.JOB_KIND, sb.IMAGE_JOB, sb.VIDEO_JOB, songs.JOB_KIND} == set(limits.REQUEST_KINDS)

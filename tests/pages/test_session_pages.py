@@ -9,9 +9,9 @@ from streamlit.testing.v1 import AppTest
 from db.schema import ImageGeneration, ImageSession
 from studio import sessions
 from studio.config import DEMO_OWNER
+from studio.jobs.worker import process_next
 from studio.services import Services
 from studio.sessions import GenerationParams
-from studio.worker import process_next
 
 
 def _new_session(services: Services, prompt: str, key: str) -> str:

@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from studio import songs
 from studio.config import DEMO_OWNER
+from studio.jobs.worker import process_next
 from studio.services import Services
-from studio.worker import process_next
 from tests.helpers.song_provider import ScriptedProvider
 
 

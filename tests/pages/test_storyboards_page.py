@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from studio import storyboards as sb
 from studio.config import DEMO_OWNER
+from studio.jobs.worker import process_next
 from studio.services import Services
-from studio.worker import process_next
 
 PAGE = "views/storyboards.py"
 
