@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import studio.providers.local as local
+import studio.providers.local.video as local_video
 from studio.providers.base import (
     ErrorClass,
     ImageRequest,
@@ -297,7 +297,7 @@ def test_text_to_video_decodes_with_expected_frames(provider: LocalProvider) -> 
     beats: list[int] = []
     request = VideoRequest(prompt=PROMPT, duration_s=4, aspect_ratio="16:9", seed=1)
     result = provider.generate_video("motion", request, heartbeat=lambda: beats.append(1))
-    codec, _, mime = local.video_format()
+    codec, _, mime = local_video.video_format()
     assert result.mime_type == mime
     assert result.usage == {"renderer": "local", "frames": 48}
     assert result.cost_actual == 0.0
@@ -332,7 +332,7 @@ def test_video_is_deterministic(provider: LocalProvider) -> None:
 def test_webm_fallback_when_no_h264(
     provider: LocalProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local, "video_format", lambda: ("libvpx-vp9", "webm", "video/webm"))
+    monkeypatch.setattr(local_video, "video_format", lambda: ("libvpx-vp9", "webm", "video/webm"))
     result = provider.generate_video("motion", VideoRequest(prompt="forest", duration_s=4))
     assert result.mime_type == "video/webm"
     name, width, height, frames = decode_video(result.video)

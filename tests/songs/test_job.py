@@ -26,7 +26,7 @@ from db.schema import (
 )
 from studio import songs
 from studio.jobs.worker import JobOutcome, process_next
-from studio.providers.local import _HUE_WORDS
+from studio.providers.local import HUE_WORDS
 from studio.providers.openrouter import OpenRouterProvider
 from studio.services import Services
 from studio.songs import prompts as song_prompts
@@ -402,7 +402,7 @@ def test_prompt_templates_leave_the_palette_to_the_song() -> None:
     templates must not contain any of them."""
     for template in (song_prompts.INITIAL_ILLUSTRATION_PROMPT, song_prompts.NEXT_VERSE_PROMPT):
         words = set(re.findall(r"[a-z]+", template.lower()))
-        assert not words & set(_HUE_WORDS), words & set(_HUE_WORDS)
+        assert not words & set(HUE_WORDS), words & set(HUE_WORDS)
 
 
 def test_replay_keeps_the_first_and_the_latest_verses() -> None:
