@@ -199,11 +199,11 @@ def ours_worker(index: int, barrier: Any, results: Any, slots: int, url_text: st
 
     from db.engine import make_engine
     from studio.config import Settings
-    from studio.jobs.worker import JobKind, WorkerLoop, register
+    from studio.jobs.kinds import JobKind
+    from studio.jobs.worker import WorkerLoop
     from studio.services import Services
 
     with reporting(results):
-        register(JobKind(BENCH_KIND, lambda ctx: None))
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             database_url=url_text,
@@ -214,6 +214,7 @@ def ours_worker(index: int, barrier: Any, results: Any, slots: int, url_text: st
         for conn in [engine.connect() for _ in range(slots)]:  # connect before the clock
             conn.close()
         services = Services.build(settings, engine=engine, migrate=False)
+        services.kinds[BENCH_KIND] = JobKind(BENCH_KIND, lambda ctx: None)
         loop = WorkerLoop(services, concurrency=slots, once=True, worker_id=f"bench/{index}")
         barrier.wait()
         start = time.perf_counter()

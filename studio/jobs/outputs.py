@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, UsageLedger
 from studio import assets, imaging
-from studio.jobs.worker import JobContext
+from studio.jobs.kinds import JobContext
 from studio.providers.base import ImageResult, VideoResult
 
 if TYPE_CHECKING:

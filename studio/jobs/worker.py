@@ -1,15 +1,10 @@
-"""Workers (DESIGN §4): claim one job, run its handler through its stages, record the result.
+"""Workers: claim one job, run its handler through its stages, record the result.
 
 `process_next` claims and runs one job: the Jobs page's "Process next job" button and `studio
 dispatch` call it. `studio worker` and the embedded worker thread of the local demo run a
 `WorkerLoop`, whose slots do the same in a loop, each on a connection it holds, completing one
-job and claiming the next in one step.
-
-A handler is registered per job kind. It receives a `JobContext`, moves through stages with
-`ctx.stage("generating")` (each a heartbeat and a cancellation check) and calls
-`ctx.complete(db=…)` inside the transaction that writes its outputs, so outputs and completion
-commit together. A handler that returns without completing is completed for it; in a
-`WorkerLoop` slot that completion also claims the slot's next job (`JobQueue.finish_and_claim`).
+job and claiming the next in one step. Which handler runs a job comes from the table of kinds
+the Services container carries (see studio/jobs/kinds.py for the handler API).
 """
 
 from __future__ import annotations
@@ -20,14 +15,13 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from studio.errors import StudioError
+from studio.jobs.kinds import JobCanceled, JobContext, JobKind, StageCallback
 from studio.jobs.queue import ClaimedJob, JobQueue, LeaseLost
 from studio.providers.base import ProviderError
 
@@ -35,112 +29,6 @@ if TYPE_CHECKING:
     from studio.services import Services
 
 log = logging.getLogger("studio.jobs.worker")
-
-StageCallback = Callable[[ClaimedJob, str], None]
-
-
-class JobCanceled(Exception):
-    """Raised at a stage boundary when an editor asked the running job to stop."""
-
-
-@dataclass
-class JobContext:
-    services: Services
-    queue: JobQueue
-    job: ClaimedJob
-    on_stage: StageCallback | None = None
-    current_stage: str = "processing"
-    completed: bool = False
-
-    def stage(self, name: str) -> None:
-        """Enter a stage: heartbeat, record it, and stop here if cancellation was asked."""
-        self.current_stage = name
-        if self.queue.heartbeat(self.job, stage=name):
-            raise JobCanceled()
-        if self.on_stage:
-            self.on_stage(self.job, name)
-
-    def heartbeat(self) -> None:
-        """Keep the lease while a long provider call runs (video polling)."""
-        if self.queue.heartbeat(self.job):
-            raise JobCanceled()
-
-    @contextmanager
-    def keep_alive(self, every: float | None = None) -> Iterator[None]:
-        """Heartbeat from a background thread while a blocking call runs (a provider call that
-        may outlast the lease). After the call: LeaseLost if the lease was lost meanwhile,
-        JobCanceled if cancellation was asked."""
-        interval = every or max(0.5, self.queue.lease_seconds / 3)
-        stop = threading.Event()
-        seen: dict[str, BaseException | bool] = {}
-
-        def beat() -> None:
-            while not stop.wait(interval):
-                try:
-                    if self.queue.heartbeat(self.job):
-                        seen["cancel"] = True
-                except LeaseLost as lost:
-                    seen["lost"] = lost
-                    return
-                except Exception:  # a database blip: the next beat may succeed
-                    log.warning("heartbeat failed for job %s", self.job.id, exc_info=True)
-
-        thread = threading.Thread(target=beat, name=f"heartbeat-{self.job.id[:8]}", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
-        lost = seen.get("lost")
-        if isinstance(lost, LeaseLost):
-            raise lost
-        if seen.get("cancel"):
-            raise JobCanceled()
-
-    def complete(
-        self,
-        *,
-        db: Any = None,
-        result: dict[str, Any] | None = None,
-        cost_actual: float | None = None,
-    ) -> None:
-        """Complete the job inside the caller's transaction (pass its session as `db`)."""
-        self.queue.finish(self.job, result=result, cost_actual=cost_actual, db=db)
-        self.completed = True
-
-
-Handler = Callable[[JobContext], "dict[str, Any] | None"]
-FailureHook = Callable[["Services", ClaimedJob, str, str], None]
-
-
-@dataclass(frozen=True)
-class JobKind:
-    """How to run one kind of job, and what to do to its subject when it ends badly.
-
-    `on_settled(services, job, status, message)` runs after a failure or cancellation has been
-    recorded; status is 'pending' (will retry), 'failed' or 'canceled'."""
-
-    name: str
-    run: Handler
-    on_settled: FailureHook | None = None
-
-
-JOB_KINDS: dict[str, JobKind] = {}
-
-
-def register(kind: JobKind) -> JobKind:
-    JOB_KINDS[kind.name] = kind
-    return kind
-
-
-def _noop(ctx: JobContext) -> dict[str, Any]:
-    """A job that does nothing: `studio enqueue noop` checks that workers are alive."""
-    ctx.stage("generating")
-    return {"ok": True}
-
-
-register(JobKind("noop", _noop))
 
 
 @dataclass(frozen=True)
@@ -150,11 +38,6 @@ class JobOutcome:
     status: str  # completed | pending (retry) | failed | canceled | lost
     message: str = ""
     label: str | None = None
-
-
-def _load_handlers() -> None:
-    """Import the modules that register job kinds (kept lazy to avoid import cycles)."""
-    import studio.all_kinds  # noqa: F401
 
 
 def _settle_failure(
@@ -221,8 +104,7 @@ def run_claimed(
 
     With `slot`, a handler that returns without completing is completed through the slot,
     which claims its next job in the same step."""
-    _load_handlers()
-    kind = JOB_KINDS.get(job.kind)
+    kind = services.kinds.get(job.kind)
     ctx = JobContext(services, queue, job, on_stage)
 
     def failed(error_class: str, message: str, retry_after: float | None = None) -> JobOutcome:

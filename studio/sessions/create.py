@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,7 +16,6 @@ from db.types import utcnow
 from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid
 from studio.jobs.queue import DuplicateKey
-from studio.services import Services
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
     JOB_KIND,
@@ -27,6 +26,9 @@ from studio.sessions.params import (
     title_from_prompt,
 )
 from studio.sessions.reads import status_words
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def _job_key(owner_id: str, idempotency_key: str) -> str:

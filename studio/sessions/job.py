@@ -19,8 +19,8 @@ from db.types import utcnow
 from studio import assets, imaging
 from studio.errors import NotFound
 from studio.jobs import outputs
+from studio.jobs.kinds import JobCanceled, JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
-from studio.jobs.worker import JobCanceled, JobContext, JobKind, register
 from studio.providers.base import ImageRequest, ImageResult, Provider, ProviderError
 
 if TYPE_CHECKING:
@@ -207,4 +207,4 @@ def on_settled(services: Services, job: ClaimedJob, status: str, message: str) -
             gen.completed_at = now
 
 
-register(JobKind(KIND, run, on_settled))
+SESSION_GENERATION = JobKind(KIND, run, on_settled)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from studio.jobs.reads import follow_job
-from studio.services import Services
 from studio.sessions.ownership import owned_session
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "canceled")

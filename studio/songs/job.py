@@ -30,8 +30,8 @@ from db.schema import (
 from db.types import utcnow
 from studio.errors import NotFound
 from studio.jobs import outputs
+from studio.jobs.kinds import JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
-from studio.jobs.worker import JobContext, JobKind, register
 from studio.providers.base import ImageRequest, ImageResult, ProviderError, Turn
 from studio.songs import (
     JOB_KIND,
@@ -266,4 +266,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return _commit(ctx, work, result, stored)
 
 
-register(JobKind(KIND, run))
+VERSE_ILLUSTRATION = JobKind(KIND, run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -19,9 +19,11 @@ from db.schema import (
 )
 from db.types import utcnow
 from studio.jobs.reads import key_heads
-from studio.services import Services
 from studio.songs.illustration import JOB_KIND, artifact_rank, song_key
 from studio.songs.ownership import owned_song
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db.schema import StoryboardGeneration
 from db.types import utcnow
 from studio import storyboards as sb
 from studio.errors import Invalid, NotFound, StudioError
-from studio.services import Services
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 ALIASES = {
     "prompt": "prompt",

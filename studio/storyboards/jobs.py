@@ -25,8 +25,8 @@ from db.types import utcnow
 from studio import assets
 from studio.errors import NotFound
 from studio.jobs import outputs
+from studio.jobs.kinds import JobCanceled, JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
-from studio.jobs.worker import JobCanceled, JobContext, JobKind, register
 from studio.providers.base import (
     ErrorClass,
     ImageRequest,
@@ -384,5 +384,5 @@ def on_settled(services: Services, job: ClaimedJob, status: str, message: str) -
                 gen.completed_at = now
 
 
-register(JobKind(IMAGE_JOB, run_image, on_settled))
-register(JobKind(VIDEO_JOB, run_video, on_settled))
+STORYBOARD_IMAGE = JobKind(IMAGE_JOB, run_image, on_settled)
+STORYBOARD_VIDEO = JobKind(VIDEO_JOB, run_video, on_settled)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from studio.errors import NotFound
 from studio.jobs.reads import follow_job
-from studio.services import Services
 from studio.storyboards.ownership import ENTITY_NOT_FOUND, owned_storyboard
 from studio.storyboards.params import ACTIVE, MODE_LABELS
 from studio.storyboards.runs import exclusive_key
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 # A job's status as the generation it works on would show it.
 

@@ -8,7 +8,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,7 +19,6 @@ from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid, NotFound
 from studio.jobs.queue import DuplicateKey
 from studio.providers.base import ImageRequest, VideoRequest
-from studio.services import Services
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
 from studio.storyboards.params import (
     DEFAULT_STRENGTH,
@@ -31,6 +30,9 @@ from studio.storyboards.params import (
     check_prompt,
     resolve_model,
 )
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

@@ -4,6 +4,7 @@ scene and character, and clearing it when it is stuck."""
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -13,10 +14,12 @@ from studio import limits
 from studio.errors import Conflict, InProgress, Invalid, NotFound
 from studio.jobs.queue import DuplicateKey
 from studio.providers.base import ImageRequest
-from studio.services import Services
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model
 from studio.storyboards.requests import owner_job_key
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def exclusive_key(storyboard_id: str) -> str:

@@ -15,7 +15,8 @@ import time
 import sqlalchemy as sa
 
 from studio.config import Settings
-from studio.jobs.worker import JobContext, JobKind, WorkerLoop, register
+from studio.jobs.kinds import JobContext, JobKind
+from studio.jobs.worker import WorkerLoop
 from studio.services import Services
 
 LEDGER = sa.Table(
@@ -53,16 +54,19 @@ def _run(ctx: JobContext) -> None:
         ctx.complete(db=conn)
 
 
-def register_ledger_kind() -> None:
-    """Teach this process's workers the `ledger` kind (also used by in-process workers)."""
-    register(JobKind("ledger", _run))
+LEDGER_KIND = JobKind("ledger", _run)
+
+
+def add_ledger_kind(services: Services) -> Services:
+    """Teach `services`' workers the `ledger` kind (also used by in-process workers)."""
+    services.kinds[LEDGER_KIND.name] = LEDGER_KIND
+    return services
 
 
 def main() -> None:
     worker_id, concurrency = sys.argv[1], int(sys.argv[2])
     forever = "--forever" in sys.argv
-    register_ledger_kind()
-    services = Services.build(Settings(), migrate=False)
+    services = add_ledger_kind(Services.build(Settings(), migrate=False))
     loop = WorkerLoop(
         services,
         concurrency=concurrency,

@@ -6,21 +6,16 @@ import threading
 import time
 
 from studio.errors import Invalid
-from studio.jobs.worker import (
-    JOB_KINDS,
-    JobContext,
-    JobKind,
-    WorkerLoop,
-    process_next,
-    register,
-)
+from studio.jobs.kinds import JobContext, JobKind
+from studio.jobs.worker import WorkerLoop, process_next
 from studio.providers.base import ProviderError
 from studio.services import Services
 from studio.storage import StorageError
 
 
-def _kind(name: str, run, on_settled=None) -> None:  # type: ignore[no-untyped-def]
-    register(JobKind(name, run, on_settled))
+def _kind(services: Services, name: str, run, on_settled=None) -> None:  # type: ignore[no-untyped-def]
+    """Teach this test's services (and so its workers) one more kind of job."""
+    services.kinds[name] = JobKind(name, run, on_settled)
 
 
 def test_nothing_to_do_returns_none(services: Services) -> None:
@@ -35,7 +30,7 @@ def test_stages_are_recorded_and_result_stored(services: Services) -> None:
         ctx.stage("uploading")
         return {"images": 2}
 
-    _kind("t_stages", run)
+    _kind(services, "t_stages", run)
     job = services.queue.enqueue("t_stages")
     outcome = process_next(services, "w", on_stage=lambda j, s: seen.append(s))
     assert outcome is not None and outcome.status == "completed"
@@ -53,7 +48,7 @@ def test_provider_errors_follow_queue_rules(services: Services) -> None:
             "permanent", "The provider refused this prompt for safety reasons.", safety=True
         )
 
-    _kind("t_refuse", run, lambda svc, job, status, msg: settled.append((status, msg)))
+    _kind(services, "t_refuse", run, lambda svc, job, status, msg: settled.append((status, msg)))
     job = services.queue.enqueue("t_refuse")
     outcome = process_next(services, "w")
     assert outcome.status == "failed"
@@ -69,8 +64,8 @@ def test_studio_errors_fail_at_once_unless_marked_temporary(services: Services) 
     def outage(ctx: JobContext) -> None:
         raise StorageError("Could not reach the S3 endpoint.", temporary=True)
 
-    _kind("t_refuse", refuse)
-    _kind("t_outage", outage)
+    _kind(services, "t_refuse", refuse)
+    _kind(services, "t_outage", outage)
     refused = services.queue.enqueue("t_refuse")
     down = services.queue.enqueue("t_outage")
     process_next(services, "w", kinds=["t_refuse"])
@@ -86,7 +81,7 @@ def test_unexpected_exception_is_unknown_and_retried(services: Services) -> None
     def run(ctx: JobContext) -> None:
         raise KeyError("boom")
 
-    _kind("t_crash", run)
+    _kind(services, "t_crash", run)
     job = services.queue.enqueue("t_crash")
     assert process_next(services, "w").status == "pending"
     row = services.queue.get(job.id)
@@ -102,7 +97,7 @@ def test_cancel_while_running_discards_result(services: Services) -> None:
         ctx.stage("uploading")  # the stage boundary where the cancel is seen
         return {"should_not": True}
 
-    _kind("t_cancel", run)
+    _kind(services, "t_cancel", run)
     job = services.queue.enqueue("t_cancel")
     result: list[object] = []
     t = threading.Thread(target=lambda: result.append(process_next(services, "w")))
@@ -123,7 +118,7 @@ def test_keep_alive_holds_the_lease_through_a_long_call(services: Services) -> N
         with ctx.keep_alive(every=0.2):
             time.sleep(2.5)  # longer than the lease
 
-    _kind("t_long", run)
+    _kind(services, "t_long", run)
     job = services.queue.enqueue("t_long")
     reaped: list[int] = []
     stop = threading.Event()
@@ -145,13 +140,13 @@ def test_keep_alive_holds_the_lease_through_a_long_call(services: Services) -> N
 
 def test_unknown_kind_fails_with_clear_message(services: Services) -> None:
     job = services.queue.enqueue("nobody_knows")
-    assert "nobody_knows" not in JOB_KINDS
+    assert "nobody_knows" not in services.kinds
     assert process_next(services, "w").status == "failed"
     assert "No worker knows" in services.queue.get(job.id).last_error
 
 
 def test_worker_loop_completes_and_claims_in_one_step(services: Services) -> None:
-    _kind("t_chain", lambda ctx: {"job": ctx.job.label})
+    _kind(services, "t_chain", lambda ctx: {"job": ctx.job.label})
     jobs = [services.queue.enqueue("t_chain", label=str(i)) for i in range(5)]
     verse = services.queue.enqueue("t_chain", label="v", concurrency_key="s", ordered=True)
     loop = WorkerLoop(services, concurrency=2, once=True, idle_sleep=0.01)
@@ -168,7 +163,7 @@ def test_stopping_worker_finishes_its_job_and_claims_no_other(services: Services
     def run(ctx: JobContext) -> None:
         loop.stop.set()  # SIGTERM arrives while the job runs
 
-    _kind("t_stop", run)
+    _kind(services, "t_stop", run)
     first, *rest = [services.queue.enqueue("t_stop") for _ in range(3)]
     assert loop.run() == 1
     assert services.queue.get(first.id).status == "completed"

@@ -256,15 +256,16 @@ def test_sqlite_app_embedded_worker_and_two_worker_processes(
     from studio.jobs.worker import WorkerLoop
     from studio.services import Services
     from tests.conftest import make_settings
-    from tests.helpers.ledger_worker import register_ledger_kind
+    from tests.helpers.ledger_worker import add_ledger_kind
 
     path = tmp_path / "studio.db"
     shutil.copy(sqlite_template, path)
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     LEDGER.create(engine)
-    register_ledger_kind()
-    services = Services.build(make_settings(tmp_path, url), engine=engine, migrate=False)
+    services = add_ledger_kind(
+        Services.build(make_settings(tmp_path, url), engine=engine, migrate=False)
+    )
     problems = _Problems()
     logging.getLogger().addHandler(problems)
     n_jobs, batch = 300, 10
