@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from db.schema import Job
 from db.types import utcnow
 from studio.errors import Conflict, InProgress
-from studio.jobs.queue import DuplicateKey, JobQueue, LeaseLost, backoff_seconds
+from studio.jobs.queue import DuplicateKey, JobQueue, LeaseLost
+from studio.jobs.retry import backoff_seconds
 
 
 @pytest.fixture
@@ -413,7 +414,7 @@ def test_finish_and_claim_falls_back_to_two_steps(
     a = queue.enqueue("noop")
     b = queue.enqueue("noop")
     collides = sa.text("INSERT INTO jobs (id) VALUES (NULL)")  # any integrity error will do
-    monkeypatch.setattr(queue_module, "_finish_and_claim_statement", lambda kinds: collides)
+    monkeypatch.setattr(queue_module, "finish_and_claim_statement", lambda kinds: collides)
     first = queue.claim("w")
     assert queue.finish_and_claim(first, "w").id == b.id
     assert queue.get(a.id).status == "completed"
