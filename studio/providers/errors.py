@@ -17,10 +17,9 @@ import httpx2
 import openai
 from google.genai import errors as genai_errors
 
-from studio.providers.base import ErrorClass, ProviderError
+from studio.providers.base import NO_IMAGE, ErrorClass, ProviderError
 
 SAFETY_PREFIX = "The provider refused this prompt for safety reasons"
-NO_IMAGE = "The provider returned no image."
 
 # OpenAI error codes that mean "refused for safety".
 OPENAI_SAFETY_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
