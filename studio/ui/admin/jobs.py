@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
 from db.schema import JOB_STATUSES
+from studio.jobs.queue import ClaimedJob
 from studio.jobs.reads import JobView, job_kinds, list_jobs
-from studio.jobs.worker import default_worker_id, process_next
+from studio.jobs.worker import JobOutcome, default_worker_id, process_next
 from studio.services import Services
 from studio.ui.common.feedback import flash, user_errors
 
@@ -43,18 +47,38 @@ def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
     )
 
 
+def run_inline(services: Services, show: Callable[[ClaimedJob, str], None]) -> JobOutcome | None:
+    """`process_next` for a page: `show` draws each stage. A click or a closed tab while the
+    job runs makes Streamlit raise its rerun or stop exception inside that drawing; the job is
+    finished first (it may have been paid for already) and the exception raised after it."""
+    interrupted: list[BaseException] = []
+
+    def on_stage(job: ClaimedJob, stage: str) -> None:
+        if interrupted:
+            return  # the page is going away: draw nothing more
+        try:
+            show(job, stage)
+        except (RerunException, StopException) as exc:
+            interrupted.append(exc)
+
+    outcome = process_next(services, default_worker_id("jobs-page"), on_stage=on_stage)
+    if interrupted:
+        raise interrupted[0]
+    return outcome
+
+
 def render_process_next(services: Services) -> None:
     """Claim and run one job inline, showing each stage as it happens."""
     if not st.button("Process next job", type="primary", key="process_next"):
         return
     with st.status("Looking for a job…", expanded=True) as status:
 
-        def on_stage(job, stage: str) -> None:  # type: ignore[no-untyped-def]
+        def show(job: ClaimedJob, stage: str) -> None:
             status.update(label=f"{job.label or job.kind}: {stage}")
-            st.write(f"→ {stage}")
+            st.text(f"→ {stage}")
 
         with user_errors():
-            outcome = process_next(services, default_worker_id("jobs-page"), on_stage=on_stage)
+            outcome = run_inline(services, show)
             if outcome is None:
                 status.update(label="Nothing to do: no job is waiting.", state="complete")
                 st.write("The queue has no claimable job (204).")
