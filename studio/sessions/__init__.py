@@ -1,11 +1,12 @@
-"""Image sessions and their tree of generations (DESIGN §2, §7 "Session"): params.py (the form
-and its checks), views.py (reading), create.py (new steps), actions.py (everything else).
+"""Image sessions and their tree of generations: params.py (the form and its checks), reads.py
+(Home's cards, a whole session), page.py (what the Session page shows, in a fixed number of
+queries), create.py (new steps), actions.py (everything else).
 
 Every function takes the Services container and the acting `owner_id`, and checks ownership in
 the query itself: another owner's session or step is reported exactly like a missing one.
 
 Writes validate everything first and then change the database in one transaction, together with
-the `session_generation` job that does the work (studio/generation_job.py). Each form carries an
+the `session_generation` job that does the work (job.py). Each form carries an
 idempotency key: submitting it again returns what the first submission made.
 """
 
@@ -20,6 +21,7 @@ from studio.sessions.actions import (
 )
 from studio.sessions.create import create_session, iterate, regenerate
 from studio.sessions.ownership import SESSION_NOT_FOUND, STEP_NOT_FOUND
+from studio.sessions.page import HistoryRow, SessionPage, open_session
 from studio.sessions.params import (
     JOB_KIND,
     MAX_GUIDANCE,
@@ -64,7 +66,9 @@ __all__ = [
     "CheckedParams",
     "GenerationParams",
     "GenerationView",
+    "HistoryRow",
     "SessionCard",
+    "SessionPage",
     "SessionView",
     "StepProgress",
     "cancel_generation",
@@ -76,6 +80,7 @@ __all__ = [
     "get_session",
     "iterate",
     "list_sessions",
+    "open_session",
     "random_seed",
     "regenerate",
     "rename_session",

@@ -34,7 +34,12 @@ def _open(app: AppTest, session_id: str, **params: str) -> AppTest:
 def _texts(app: AppTest) -> str:
     parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
     parts += [e.value for e in app.error] + [i.value for i in app.info]
+    parts += [h.value for h in app.subheader] + [t.value for t in app.text]
     return "\n".join(str(p) for p in parts)
+
+
+def _box(app: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in app.selectbox if b.label == label)
 
 
 def test_home_empty_state_and_generate_opens_the_session(
@@ -118,12 +123,13 @@ def test_iterate_from_the_selected_step_and_branch(app: AppTest, app_services: S
         sessions.get_session(app_services, DEMO_OWNER, sid).by_id[gens[2].id].status == "succeeded"
     )
     app.toggle(key=f"cmp:{sid}").set_value(True).run()  # compare step 2 with its parent
-    assert app.selectbox(key=f"cmp_a:{sid}").value == gens[2].id
-    assert app.selectbox(key=f"cmp_b:{sid}").value == gens[1].id
+    assert _box(app, "Left").value == gens[2].id
+    assert _box(app, "Right").value == gens[1].id
 
     # select step 1 in the tree and iterate again: a second branch from step 1
     app.button(key=f"node:{gens[1].id}").click().run()
     assert app.selectbox(key=f"{prefix}/parent").value == gens[1].id
+    assert _box(app, "Left").value == gens[1].id, "the compare boxes follow the selection"
     app.text_area(key=f"{prefix}:prompt").set_value("the fox, in spring")
     app.button(key="FormSubmitter:" + f"{prefix}/form-Generate").click().run()
     with app_services.db() as db:
@@ -131,6 +137,7 @@ def test_iterate_from_the_selected_step_and_branch(app: AppTest, app_services: S
     assert third is not None and third.parent_generation_id == gens[1].id
     view = sessions.get_session(app_services, DEMO_OWNER, sid)
     assert view.children[gens[1].id] == [gens[2].id, third.id]
+    assert "from step 1" in _texts(app), "the history says where the branch came from"
 
 
 def test_duplicate_fills_the_form(app: AppTest, app_services: Services) -> None:
