@@ -130,3 +130,30 @@ def settle(page: object, timeout_s: float = 30.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the page kept rerunning")
+
+
+class Reruns:
+    """Counts the reruns a page asks the server for: each `rerun_script` message its
+    websocket sends (a click, a changed widget, a fragment's tick)."""
+
+    def __init__(self, page: object) -> None:
+        self.sent: list[str] = []  # the fragment id of each, "" for a whole page rerun
+        page.on("websocket", self._watch)  # type: ignore[attr-defined]
+
+    def _watch(self, ws: object) -> None:
+        ws.on("framesent", self._sent)  # type: ignore[attr-defined]
+
+    def _sent(self, payload: object) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        if not isinstance(payload, bytes | bytearray):
+            return
+        msg = BackMsg()
+        msg.ParseFromString(bytes(payload))
+        if msg.WhichOneof("type") == "rerun_script":
+            self.sent.append(msg.rerun_script.fragment_id)
+
+    @property
+    def page_reruns(self) -> int:
+        return sum(1 for f in self.sent if not f)
+
