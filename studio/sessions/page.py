@@ -24,7 +24,7 @@ from studio.sessions.reads import GenerationView, step_state
 if TYPE_CHECKING:
     from studio.services import Services
 
-PER_PAGE = 20  # history rows per page
+PER_PAGE = 10  # history rows per page (a column as tall as the viewer)
 LINEAGE = 6  # ancestors of the selected step read (nearest first)
 CHOICES = 50  # newest finished images offered to iterate from or compare
 

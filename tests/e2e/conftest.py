@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.browser import Reruns, settle, wait_for_image
+
+__all__ = ["ARTIFACTS", "Reruns", "settle", "wait_for_image"]
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
@@ -119,41 +123,3 @@ def page(chromium: str, request: pytest.FixtureRequest) -> Iterator[object]:
         yield pg
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
         browser.close()
-
-
-def settle(page: object, timeout_s: float = 30.0) -> None:
-    """Wait until the page has finished a rerun: while Streamlit reruns it keeps the previous
-    elements on screen marked `data-stale="true"`, so one label can briefly appear twice."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if page.locator('[data-stale="true"]').count() == 0:  # type: ignore[attr-defined]
-            return
-        time.sleep(0.2)
-    raise AssertionError("the page kept rerunning")
-
-
-class Reruns:
-    """Counts the reruns a page asks the server for: each `rerun_script` message its
-    websocket sends (a click, a changed widget, a fragment's tick)."""
-
-    def __init__(self, page: object) -> None:
-        self.sent: list[str] = []  # the fragment id of each, "" for a whole page rerun
-        page.on("websocket", self._watch)  # type: ignore[attr-defined]
-
-    def _watch(self, ws: object) -> None:
-        ws.on("framesent", self._sent)  # type: ignore[attr-defined]
-
-    def _sent(self, payload: object) -> None:
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-
-        if not isinstance(payload, bytes | bytearray):
-            return
-        msg = BackMsg()
-        msg.ParseFromString(bytes(payload))
-        if msg.WhichOneof("type") == "rerun_script":
-            self.sent.append(msg.rerun_script.fragment_id)
-
-    @property
-    def page_reruns(self) -> int:
-        return sum(1 for f in self.sent if not f)
-

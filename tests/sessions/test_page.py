@@ -20,7 +20,7 @@ OWNER = "alice"
 
 def test_the_newest_image_is_selected_and_on_the_first_page(services: Services) -> None:
     sid = produced_session(services, OWNER, 45)
-    view = S.open_session(services, OWNER, sid)
+    view = S.open_session(services, OWNER, sid, per_page=20)
     assert view.step_count == 45 and view.pages == 3 and view.page == 1
     assert view.selected is not None and view.selected.step == 45
     assert [r.step.step for r in view.history] == list(range(45, 25, -1))
@@ -31,19 +31,19 @@ def test_the_newest_image_is_selected_and_on_the_first_page(services: Services) 
 
 def test_an_older_step_opens_the_page_that_holds_it(services: Services) -> None:
     sid = produced_session(services, OWNER, 45)
-    view = S.open_session(services, OWNER, sid, step="7")
+    view = S.open_session(services, OWNER, sid, step="7", per_page=20)
     assert view.selected is not None and view.selected.step == 7
     assert view.page == 2 and 7 in [r.step.step for r in view.history]
     assert [a.step for a in view.lineage] == [6, 5, 4, 3, 2, 1] and view.lineage_complete
-    turned = S.open_session(services, OWNER, sid, selected_id=view.selected.id, page=3)
+    turned = S.open_session(services, OWNER, sid, selected_id=view.selected.id, page=3, per_page=20)
     assert turned.page == 3 and [r.step.step for r in turned.history] == [5, 4, 3, 2, 1]
     assert turned.selected is not None and turned.selected.step == 7
-    assert S.open_session(services, OWNER, sid, page=99).page == 3  # clamped
+    assert S.open_session(services, OWNER, sid, page=99, per_page=20).page == 3  # clamped
 
 
 def test_branches_say_where_they_came_from(services: Services) -> None:
     sid = produced_session(services, OWNER, 21)
-    rows = {r.step.step: r for r in S.open_session(services, OWNER, sid).history}
+    rows = {r.step.step: r for r in S.open_session(services, OWNER, sid, per_page=20).history}
     assert rows[14].parent_step == 7 and rows[14].branches
     assert rows[15].parent_step == 14 and not rows[15].branches
     assert rows[21].parent_step == 14
