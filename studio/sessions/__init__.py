@@ -29,7 +29,6 @@ from studio.sessions.params import (
     MAX_SEED,
     MAX_SIDE,
     MAX_STEPS,
-    MAX_TITLE_CHARS,
     MIN_SIDE,
     CheckedParams,
     GenerationParams,
@@ -49,6 +48,7 @@ from studio.sessions.reads import (
     list_sessions,
     steps_in_flight,
 )
+from studio.text import MAX_TITLE_CHARS
 
 __all__ = [
     "ACTIVE",

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from studio.errors import Invalid, NotFound
+from studio.errors import Invalid
+from studio.model_choices import resolve_model
 from studio.providers.base import ImageRequest, ModelInfo, Provider
+from studio.text import check_text
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -21,12 +23,6 @@ MAX_SEED = 2**31 - 1
 MAX_STEPS = 150
 MAX_GUIDANCE = 30.0
 TITLE_CHARS = 60
-MAX_TITLE_CHARS = 200
-_MODE_LABELS = {
-    "text_to_image": "text-to-image",
-    "image_to_image": "image-to-image",
-    "inpaint": "inpainting",
-}
 
 
 @dataclass(frozen=True)
@@ -87,17 +83,13 @@ def _is_number(v: Any) -> bool:
 
 
 def _check_text(params: GenerationParams, limit: int) -> tuple[str, str | None]:
-    prompt = (params.prompt or "").strip()
-    if not prompt:
-        raise Invalid("Write a prompt first.")
-    if len(prompt) > limit:
-        raise Invalid(f"The prompt is {len(prompt):,} characters; the limit is {limit:,}.")
-    negative = (params.negative_prompt or "").strip() or None
-    if negative and len(negative) > limit:
-        raise Invalid(
-            f"The negative prompt is {len(negative):,} characters; the limit is {limit:,}."
-        )
-    return prompt, negative
+    prompt = check_text(
+        params.prompt, what="prompt", limit=limit, multiline=True, empty="Write a prompt first."
+    )
+    negative = check_text(
+        params.negative_prompt, what="negative prompt", limit=limit, multiline=True
+    )
+    return prompt, negative or None
 
 
 def _check_numbers(p: GenerationParams) -> None:
@@ -123,27 +115,6 @@ def _check_numbers(p: GenerationParams) -> None:
             raise Invalid(f"{name} must be a short text (got {value!r}).")
 
 
-def _resolve_model(
-    services: Services, name: str, model: str, mode: str
-) -> tuple[Provider, ModelInfo]:
-    """The provider and model, when they exist, are switched on and can do `mode`."""
-    try:
-        provider = services.provider(name)
-    except NotFound as exc:
-        raise Invalid(exc.user_message) from None
-    info = next((m for m in provider.models() if m.id == model), None)
-    if info is None:
-        choices = ", ".join(m.id for m in provider.models() if m.kind == "image")
-        raise Invalid(f"{provider.label} has no model {model!r}; choose one of: {choices}.")
-    if info.kind != "image":
-        raise Invalid(f"{info.label} makes videos, not images; choose an image model.")
-    if mode not in info.modes:
-        raise Invalid(
-            f"{info.label} cannot do {_MODE_LABELS.get(mode, mode)}; choose another model."
-        )
-    return provider, info
-
-
 @dataclass(frozen=True)
 class CheckedParams:
     params: GenerationParams  # prompt trimmed, seed chosen
@@ -158,7 +129,9 @@ def check_params(
     """Validate the form for `mode`; raises Invalid with a message for the person."""
     prompt, negative = _check_text(params, services.settings.max_prompt_chars)
     _check_numbers(params)
-    provider, info = _resolve_model(services, params.provider, params.model, mode)
+    provider, info = resolve_model(
+        services.providers, kind="image", mode=mode, provider=params.provider, model=params.model
+    )
     seed = params.seed if params.seed is not None else random_seed()
     clean = dataclasses.replace(params, prompt=prompt, negative_prompt=negative, seed=seed)
     return CheckedParams(clean, provider, info, mode)

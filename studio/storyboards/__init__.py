@@ -45,10 +45,7 @@ from studio.storyboards.params import (
     IMAGE_SHAPES,
     KINDS,
     MAX_DESCRIPTION_CHARS,
-    MAX_NAME_CHARS,
     MAX_SEED,
-    MAX_TITLE_CHARS,
-    MODE_LABELS,
     RESOLUTIONS,
     VIDEO_JOB,
     ModelChoice,
@@ -83,6 +80,7 @@ from studio.storyboards.runs import (
     exclusive_key,
     generate_storyboard_images,
 )
+from studio.text import MAX_NAME_CHARS, MAX_TITLE_CHARS
 
 __all__ = [
     "ACTIVE",
@@ -99,7 +97,6 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_SEED",
     "MAX_TITLE_CHARS",
-    "MODE_LABELS",
     "RESOLUTIONS",
     "STORYBOARD_NOT_FOUND",
     "VIDEO_JOB",

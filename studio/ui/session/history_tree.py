@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from studio.providers.base import mode_label
 from studio.sessions import GenerationView, HistoryRow, SessionPage
 from studio.ui.common.media import show_image, thumbnail_source
 from studio.ui.common.text import md
@@ -107,5 +108,4 @@ def _node(row: HistoryRow, selected: bool, on_select: Callable[[str], None]) -> 
         args=(gen.id,),
         help=md(gen.generation.prompt[:300]),
     )
-    mode = gen.generation.mode.replace("_", "-")
-    text_col.caption(f"{status_text(gen)} · {mode}{origin(row)}")
+    text_col.caption(f"{status_text(gen)} · {mode_label(gen.generation.mode)}{origin(row)}")

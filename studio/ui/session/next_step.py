@@ -12,9 +12,9 @@ import streamlit as st
 from PIL import Image
 
 from studio import imaging, sessions
-from studio.form_keys import submission_key
 from studio.services import Services
 from studio.sessions import GenerationParams, GenerationView, SessionPage
+from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import media_source
 from studio.ui.common.model_picker import pick_model

@@ -9,20 +9,16 @@ from collections.abc import Callable
 import streamlit as st
 
 from studio import sessions
-from studio.form_keys import submission_key
 from studio.humanize import duration, money
+from studio.providers.base import mode_label
 from studio.services import Services
 from studio.sessions import GenerationView, SessionPage
+from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import mask_overlay, media_source, show_image
 from studio.ui.common.text import md
 from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS
 
-MODE_LABELS = {
-    "text_to_image": "text-to-image",
-    "image_to_image": "image-to-image",
-    "inpaint": "inpainting",
-}
 FAILURE_LABELS = {
     "permanent": "refused",
     "auth": "not authorized",
@@ -38,7 +34,7 @@ def image_alt(gen: GenerationView, what: str = "Image") -> str:
 def render_viewer(view: SessionPage, gen: GenerationView) -> None:
     """The selected step's image (or its state), with badges."""
     g = gen.generation
-    st.subheader(f"Step {gen.step} · {MODE_LABELS.get(g.mode, g.mode)}", anchor=False)
+    st.subheader(f"Step {gen.step} · {mode_label(g.mode)}", anchor=False)
     _lineage(view, gen)
     out = gen.output
     if gen.status == "succeeded" and out is not None:
@@ -125,7 +121,7 @@ def render_details(view: SessionPage, gen: GenerationView) -> None:
     rows = [
         ("Prompt", g.prompt),
         ("Negative prompt", g.negative_prompt or "–"),
-        ("Mode", MODE_LABELS.get(g.mode, g.mode)),
+        ("Mode", mode_label(g.mode)),
         ("Provider · model", f"{g.provider} · {g.model}"),
         ("Iterated from", f"step {parent.step}" if parent else ("upload" if gen.input else "–")),
         ("Mask", "yes" if gen.mask else "no"),
