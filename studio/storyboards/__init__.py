@@ -1,7 +1,7 @@
-"""Storyboards: scenes and characters with images and videos (DESIGN §2, §7 "Storyboards"):
-params.py (limits, options, checks, models), ownership.py (loading for the owner), entities.py
-(storyboards, scenes and characters), requests.py (image, edit, video, animate), runs.py (the
-whole storyboard at once), views.py (reading). Requests per hour and the daily budget are the
+"""Storyboards: scenes and characters with images and videos: params.py (limits, options,
+checks, models), ownership.py (loading for the owner), entities.py (storyboards, scenes and
+characters), requests.py (image, edit, video, animate), runs.py (the whole storyboard at once),
+reads.py (reading), page.py (what the Storyboards page shows, read for what is on screen). Requests per hour and the daily budget are the
 owner's across all work (studio/limits.py).
 
 Every function takes the Services container and the acting `owner_id`, and checks ownership in
@@ -19,9 +19,9 @@ Each request carries an idempotency key: the same key returns what the first req
 "Generate images for the whole storyboard" is exclusive work per storyboard: one
 `storyboard_image` job covering every entity; a second request while it is queued or running
 answers `InProgress` (with an offer to clear it), a running one without a heartbeat for
-STUDIO_STALE_JOB_SECONDS is cleared automatically (studio/queue.py `start_exclusive`).
+STUDIO_STALE_JOB_SECONDS is cleared automatically (the queue's `start_exclusive`).
 
-The jobs themselves live in studio/storyboard_jobs.py.
+The jobs themselves live in jobs.py.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ from studio.storyboards.entities import (
     update_entity,
 )
 from studio.storyboards.ownership import ENTITY_NOT_FOUND, STORYBOARD_NOT_FOUND
+from studio.storyboards.page import (
+    EntityCard,
+    InFlight,
+    StoryboardPage,
+    entity_history,
+    loose_requests,
+    open_storyboard,
+)
 from studio.storyboards.params import (
     ACTIVE,
     ASPECT_RATIOS,
@@ -62,6 +70,7 @@ from studio.storyboards.reads import (
     generation_statuses,
     get_generation,
     get_storyboard,
+    has_unfiled,
     list_storyboards,
     list_unfiled,
 )
@@ -83,6 +92,13 @@ from studio.storyboards.runs import (
 from studio.text import MAX_NAME_CHARS, MAX_TITLE_CHARS
 
 __all__ = [
+    "has_unfiled",
+    "open_storyboard",
+    "loose_requests",
+    "entity_history",
+    "StoryboardPage",
+    "InFlight",
+    "EntityCard",
     "ACTIVE",
     "ASPECT_RATIOS",
     "DEFAULT_STRENGTH",

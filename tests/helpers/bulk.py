@@ -23,11 +23,15 @@ from studio.services import Services
 
 
 def stored_image(
-    services: Services, bucket: str, size: int = 256
+    services: Services,
+    bucket: str,
+    size: int = 256,
+    color: tuple[int, int, int] = (70, 110, 160),
 ) -> tuple[object, str, str | None]:
-    """A small PNG, prepared and stored once: (prepared, key, thumbnail key)."""
+    """A small PNG, prepared and stored once: (prepared, key, thumbnail key). Files are named
+    by their content: pass a `color` of its own for a file no other test shares."""
     buf = io.BytesIO()
-    Image.new("RGB", (size, size), (70, 110, 160)).save(buf, "PNG")
+    Image.new("RGB", (size, size), color).save(buf, "PNG")
     limits = imaging.ImageLimits.from_settings(services.settings)
     prepared = assets.prepare_image(buf.getvalue(), limits)
     key, thumb = assets.store_prepared(services.storage, prepared, bucket)
@@ -117,12 +121,18 @@ def produced_session(
 
 
 def storyboard_with_history(
-    services: Services, owner: str, entities: int, history: int, *, title: str = "bulk board"
+    services: Services,
+    owner: str,
+    entities: int,
+    history: int,
+    *,
+    title: str = "bulk board",
+    color: tuple[int, int, int] = (70, 110, 160),
 ) -> str:
     """A storyboard of `entities` scenes and characters (alternating), each with `history`
-    finished image requests, the newest its current image."""
+    finished image requests, the newest its current image (all one stored image)."""
     bucket = services.settings.storyboard_images_bucket
-    prepared, key, thumb = stored_image(services, bucket)
+    prepared, key, thumb = stored_image(services, bucket, color=color)
     start = utcnow() - timedelta(hours=1)
     board_id = new_id()
     ent_rows, gen_rows, asset_rows = [], [], []
