@@ -50,7 +50,7 @@ try:
     )
 except StudioError as err:
     st.title("Session")
-    st.error(err.user_message, icon=":material/error:")
+    st.error(md(err.user_message), icon=":material/error:")
     st.page_link("pages/home.py", label="Back to Home", icon=":material/home:")
     st.stop()
 

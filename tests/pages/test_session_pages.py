@@ -12,6 +12,7 @@ from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
 from studio.services import Services
 from studio.sessions import GenerationParams
+from tests.helpers.text import rendered
 
 
 def _new_session(services: Services, prompt: str, key: str) -> str:
@@ -35,7 +36,7 @@ def _texts(app: AppTest) -> str:
     parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
     parts += [e.value for e in app.error] + [i.value for i in app.info]
     parts += [h.value for h in app.subheader] + [t.value for t in app.text]
-    return "\n".join(str(p) for p in parts)
+    return rendered("\n".join(str(p) for p in parts))
 
 
 def _box(app: AppTest, label: str):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from studio.jobs.reads import JobView, job_kinds, list_jobs
 from studio.jobs.worker import JobOutcome, default_worker_id, process_next
 from studio.services import Services
 from studio.ui.common.feedback import flash, user_errors
+from studio.ui.common.text import md
 
 
 def _fmt_time(value: object) -> str:
@@ -74,7 +75,7 @@ def render_process_next(services: Services) -> None:
     with st.status("Looking for a job…", expanded=True) as status:
 
         def show(job: ClaimedJob, stage: str) -> None:
-            status.update(label=f"{job.label or job.kind}: {stage}")
+            status.update(label=f"{md(job.label or job.kind)}: {stage}")
             st.text(f"→ {stage}")
 
         with user_errors():
@@ -84,14 +85,16 @@ def render_process_next(services: Services) -> None:
                 st.write("The queue has no claimable job (204).")
                 return
             state = "complete" if outcome.status == "completed" else "error"
-            status.update(label=f"{outcome.label or outcome.kind}: {outcome.status}", state=state)
-            st.write(outcome.message)
+            status.update(
+                label=f"{md(outcome.label or outcome.kind)}: {outcome.status}", state=state
+            )
+            st.text(outcome.message)
 
 
 @st.dialog("Clear stuck job")
 def _confirm_clear(services: Services, job: JobView) -> None:
     st.write(
-        f"**{job.label}** has been running since {_fmt_time(job.started_at)} "
+        f"**{md(job.label or job.kind)}** has been running since {_fmt_time(job.started_at)} "
         f"(last heartbeat {_fmt_time(job.heartbeat_at)}) on `{job.lease_owner}`."
     )
     st.warning(
@@ -102,7 +105,7 @@ def _confirm_clear(services: Services, job: JobView) -> None:
     if c1.button("Clear job", type="primary", key="confirm_clear"):
         with user_errors():
             services.queue.clear(job.id, reason="Cleared by an editor: the job was stuck.")
-            flash(f"Cleared {job.label}.")
+            flash(f"Cleared {md(job.label or job.kind)}.")
             st.rerun()
     if c2.button("Keep it running", key="cancel_clear"):
         st.rerun()
@@ -124,11 +127,11 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
     with user_errors():
         if job.status in ("failed", "canceled") and cols[0].button("Requeue", key="requeue"):
             services.queue.requeue(job.id)
-            flash(f"Requeued {job.label}.")
+            flash(f"Requeued {md(job.label or job.kind)}.")
             st.rerun()
         if job.status in ("pending", "failed") and cols[1].button("Skip", key="skip"):
             services.queue.cancel(job.id)
-            flash(f"Skipped {job.label}.", icon=":material/skip_next:")
+            flash(f"Skipped {md(job.label or job.kind)}.", icon=":material/skip_next:")
             st.rerun()
         if job.status == "running":
             if cols[2].button("Cancel", key="cancel_running", disabled=job.cancel_requested):
@@ -142,7 +145,8 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
                 _confirm_clear(services, job)
     if job.last_error:
         st.caption(
-            f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): {job.last_error}"
+            f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): "
+            f"{md(job.last_error)}"
         )
 
 

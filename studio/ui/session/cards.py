@@ -52,7 +52,7 @@ def render_session_cards(services: Services, owner_id: str) -> None:
                     label="Open",
                     icon=":material/photo_library:",
                     query_params={"session": card.id},
-                    help=card.title,
+                    help=md(card.title),
                 )
                 steps = f"{card.generation_count} step" + (
                     "s" if card.generation_count != 1 else ""

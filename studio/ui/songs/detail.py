@@ -80,7 +80,7 @@ def _render_waiting(services: Services, owner: str, song: SongView) -> None:
         elif later == 1:
             waiting = f" Verse {p.verse_count} waits for it."
         st.warning(
-            f"**Verse {n} failed**: {(head.last_error or 'no reason recorded').rstrip('.')}."
+            f"**Verse {n} failed**: {md((head.last_error or 'no reason recorded').rstrip('.'))}."
             f"{waiting} Requeue it to try again, or skip it to let the rest go on — here or "
             "on the Jobs page.",
             icon=":material/error:",
@@ -143,12 +143,17 @@ def _render_strip(services: Services, song: SongView) -> None:
         done = done[:MAX_STRIP]
     pictures, captions = [], []
     for v in done:
-        data = media.thumbnail(v.illustration)
-        if data:
-            pictures.append(data)
+        source = media.thumbnail_source(v.illustration)
+        if source is not None:
+            pictures.append(source)
             captions.append(f"Verse {v.number}")
     if pictures:
-        st.image(pictures, caption=captions, width=150)
+        media.show_image(
+            pictures,
+            alt=[f"Illustration of {c.lower()}" for c in captions],
+            caption=captions,
+            width=150,
+        )
 
 
 def _verse_status(v: VerseView) -> str:
@@ -166,9 +171,14 @@ def _render_verse(services: Services, v: VerseView) -> None:
     with st.container(border=True):
         pic, words = st.columns([3, 2])
         with pic:
-            data = media.full_image(v.illustration)
-            if data:
-                st.image(data, width="stretch", caption=f"Verse {v.number}")
+            data = media.media_source(v.illustration)
+            if data is not None:
+                media.show_image(
+                    data,
+                    alt=f"Illustration of verse {v.number}",
+                    width="stretch",
+                    caption=f"Verse {v.number}",
+                )
             elif v.illustration is not None:
                 st.warning(
                     "The illustration file is missing from storage.",
@@ -188,7 +198,7 @@ def _render_verse(services: Services, v: VerseView) -> None:
                 st.markdown(f":material/notes: *{md(v.summary)}*")
             if v.state.status == "failed":
                 st.error(
-                    f"Failed ({v.state.error_class or 'unknown'}): {v.state.error}",
+                    f"Failed ({v.state.error_class or 'unknown'}): {md(v.state.error or '')}",
                     icon=":material/error:",
                 )
             elif v.illustration is not None and _verse_status(v):
@@ -196,10 +206,11 @@ def _render_verse(services: Services, v: VerseView) -> None:
             if v.prompt or v.illustration is not None:
                 with st.expander("Prompt and thumbnail", icon=":material/description:"):
                     if v.illustration is not None:
-                        thumb = media.thumbnail(v.illustration)
-                        if thumb:
-                            st.image(
+                        thumb = media.thumbnail_source(v.illustration)
+                        if thumb is not None:
+                            media.show_image(
                                 thumb,
+                                alt=f"Thumbnail of verse {v.number}",
                                 caption="Thumbnail (replayed to the model with the next verses)",
                                 width=160,
                             )
