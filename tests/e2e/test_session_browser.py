@@ -5,6 +5,7 @@ parent outside the mask."""
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import numpy as np
@@ -37,7 +38,8 @@ def _wait_for_step(page, step: int, timeout_s: float = 60) -> None:  # type: ign
 
 
 def _generate(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("button", name="Generate", exact=True).click()
+    # (older Streamlit versions read the button's icon into its name: "auto_awesome Generate")
+    page.get_by_role("button", name=re.compile(r"\bGenerate$")).click()
 
 
 def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
 from studio.services import Services
 from studio.sessions import GenerationParams
-from tests.helpers.text import rendered
+from tests.helpers.apptest import images, query_param, rendered, set_widget
 
 
 def _new_session(services: Services, prompt: str, key: str) -> str:
@@ -35,7 +35,7 @@ def _open(app: AppTest, session_id: str, **params: str) -> AppTest:
 def _texts(app: AppTest) -> str:
     parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
     parts += [e.value for e in app.error] + [i.value for i in app.info]
-    parts += [h.value for h in app.subheader] + [t.value for t in app.text]
+    parts += [h.value for h in app.header] + [t.value for t in app.text]
     return rendered("\n".join(str(p) for p in parts))
 
 
@@ -62,7 +62,7 @@ def test_home_empty_state_and_generate_opens_the_session(
     view = sessions.get_session(app_services, DEMO_OWNER, made[0].id)
     assert [g.status for g in view.generations] == ["queued"]
     assert app.title[0].value == "a lighthouse on a cliff at dusk"  # the Session page
-    assert app.query_params["session"] == made[0].id
+    assert query_param(app, "session") == made[0].id
 
 
 def test_home_rejects_an_empty_prompt_and_stores_nothing(
@@ -101,7 +101,7 @@ def test_deep_link_shows_the_tree_and_a_finished_step(app: AppTest, app_services
     assert any(b.label.startswith("Step 1") for b in app.button)
     text = _texts(app)
     assert "Step 1 · image from text" in text and "succeeded" in text
-    assert len(app.get("image")) >= 2  # the viewer and the tree's thumbnail
+    assert images(app) >= 2  # the viewer and the history's thumbnail
     details = app.dataframe[0].value
     values = dict(zip(details["Parameter"], details["Value"], strict=True))
     assert values["Prompt"] == "a red fox in snow" and values["Width"] == "256"
@@ -178,3 +178,28 @@ def test_a_prompt_over_the_limit_is_refused_on_the_page(
     assert "limit is 4,000" in _texts(app)
     with app_services.db() as db:
         assert db.scalar(sa.select(sa.func.count()).select_from(ImageGeneration)) == 1
+
+
+def test_paint_a_mask_draws_the_canvas_inside_the_form(
+    app: AppTest, app_services: Services
+) -> None:
+    """The canvas (streamlit-drawable-canvas) is drawn inside the next step's form, so its
+    strokes travel with the submission; a submission without strokes is a plain
+    image-to-image step."""
+    sid = _new_session(app_services, "a harbour", "harbour")
+    process_next(app_services, "w")
+    _open(app, sid)
+    prefix = f"next-{sid}"
+    set_widget(app, f"{prefix}/mask_kind", "paint")
+    assert not app.exception
+    assert app.slider(key=f"{prefix}:brush").value == 36
+    canvases = [e for e in app.get("bidi_component")]
+    assert len(canvases) == 1
+    form_id = canvases[0].proto.form_id
+    assert form_id and form_id == f"{prefix}/form"
+    app.text_area(key=f"{prefix}:prompt").set_value("boats at dawn")
+    app.button(key="FormSubmitter:" + f"{prefix}/form-Generate").click().run()
+    assert not app.exception
+    with app_services.db() as db:
+        second = db.scalar(sa.select(ImageGeneration).where(ImageGeneration.step == 2))
+    assert second is not None and second.mode == "image_to_image"  # a blank canvas: no mask

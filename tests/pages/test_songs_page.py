@@ -9,8 +9,8 @@ from studio import songs
 from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
 from studio.services import Services
+from tests.helpers.apptest import rendered
 from tests.helpers.song_provider import ScriptedProvider
-from tests.helpers.text import rendered
 
 
 def open_songs(app: AppTest) -> AppTest:
@@ -41,7 +41,7 @@ def test_create_a_song_draft(app: AppTest, app_services: Services) -> None:
     assert list(table["Status"]) == ["Draft"]
     assert list(table["Waiting on"]) == ["verse 1 waits for a free worker"]
     # The new song is open below the table, with its verses.
-    assert any(h.value == "Lanterns" for h in app.subheader)
+    assert any(h.value == "Lanterns" for h in app.header)
     assert [m.value for m in app.metric][:3] == ["3", "0", "3"]
     assert any("Verse 3" in m.value for m in app.markdown)
     # The form is fresh again: a second click cannot make a second song.

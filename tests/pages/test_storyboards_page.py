@@ -9,8 +9,8 @@ from studio import storyboards as sb
 from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
 from studio.services import Services
+from tests.helpers.apptest import expander_labels, images, query_param, rendered
 from tests.helpers.bulk import storyboard_with_history
-from tests.helpers.text import rendered
 
 PAGE = "pages/storyboards.py"
 
@@ -70,7 +70,7 @@ def test_empty_state_then_create_and_add(app: AppTest, app_services: Services) -
     assert not app.exception
     [card] = sb.list_storyboards(app_services, DEMO_OWNER)
     assert card.title == "The Lighthouse"
-    assert card.id in str(app.query_params["storyboard"])  # a deep link to it
+    assert query_param(app, "storyboard") == card.id  # a deep link to it
     assert any(h.value == "The Lighthouse" for h in app.header)
 
     # A scene without a name is refused with a message, and nothing is added.
@@ -82,7 +82,7 @@ def test_empty_state_then_create_and_add(app: AppTest, app_services: Services) -
     app.text_input(key=f"sb:add_name:{card.id}").input("Cliff at dusk")
     app.text_area(key=f"sb:add_desc:{card.id}").input("Waves crash below")
     submit(app, "Add")
-    app.segmented_control(key=f"sb:add_kind:{card.id}").set_value("character")
+    app.session_state[f"sb:add_kind:{card.id}"] = "character"
     app.text_input(key=f"sb:add_name:{card.id}").input("Mara")
     submit(app, "Add")
     assert not app.exception
@@ -110,12 +110,12 @@ def test_image_then_animate_shows_both_with_history(app: AppTest, app_services: 
 
     assert process_next(app_services, "page-test").status == "completed"
     app.run()
-    assert len(app.image) >= 1
+    assert images(app) >= 1
     assert "Generated " in texts(app) and "image from text" in texts(app)
     assert not app.button(key=f"{prefix}:animate").disabled
 
-    app.segmented_control(key=f"{prefix}:aspect").set_value("9:16")
-    app.segmented_control(key=f"{prefix}:duration").set_value(4)
+    app.session_state[f"{prefix}:aspect"] = "9:16"
+    app.session_state[f"{prefix}:duration"] = 4
     prompt_box(app, scene_id).input("The beam sweeps slowly")
     app.button(key=f"{prefix}:animate").click().run()
     assert not app.exception
@@ -130,7 +130,7 @@ def test_image_then_animate_shows_both_with_history(app: AppTest, app_services: 
     app.run()
     assert not app.exception
     assert len(app.get("video")) == 1
-    assert any("History · 1 earlier version" in e.label for e in app.expander)
+    assert any("History · 1 earlier version" in label for label in expander_labels(app))
 
 
 def test_a_double_click_queues_one_request(app: AppTest, app_services: Services) -> None:
@@ -197,12 +197,12 @@ def test_work_without_a_storyboard_is_listed(app: AppTest, app_services: Service
     gen = sb.request_image(app_services, DEMO_OWNER, prompt="A red buoy", idempotency_key="cli")
     assert process_next(app_services, "page-test").status == "completed"
     open_page(app)
-    assert any("Not in a storyboard" in e.label for e in app.expander)
+    assert any("Not in a storyboard" in label for label in expander_labels(app))
     asset = sb.get_generation(app_services, DEMO_OWNER, gen.id).asset
     assert asset.id not in texts(app), "read only once opened"
     app.session_state["sb:unfiled"] = True  # open the expander
     app.run()
-    assert "The 1 newest" in texts(app) and f"asset `{asset.id}`" in texts(app)
+    assert "The 1 newest" in texts(app) and f"asset {asset.id}" in texts(app)
 
 
 def test_the_picker_switches_boards(app: AppTest, app_services: Services) -> None:
@@ -215,9 +215,7 @@ def test_the_picker_switches_boards(app: AppTest, app_services: Services) -> Non
     app.selectbox(key="sb:selected").set_value(second.id).run()
     assert not app.exception
     assert [h.value for h in app.header] == ["The Harbour"]
-    assert (
-        app.query_params["storyboard"] == [second.id] or app.query_params["storyboard"] == second.id
-    )
+    assert query_param(app, "storyboard") == second.id
 
 
 def test_an_edited_description_reaches_its_prompt_box(app: AppTest, app_services: Services) -> None:
@@ -251,13 +249,14 @@ def test_a_missing_file_is_said_and_shown_again_once_back(
     assert not app.exception
     assert "The image's file is missing from storage." in texts(app)
     assert "The file is missing from storage." in texts(app)  # the earlier version
-    assert len(app.get("image")) == 0
+    assert images(app) == 0
 
     for k, data in saved.items():  # the storage is back (a brief outage, a restore)
         storage.put(asset.bucket, k, data, "image/png")
+    app.session_state[f"sb:history:{card.id}"] = True  # (older AppTests forget it is open)
     app.run()
     assert "missing from storage" not in texts(app)
-    assert len(app.get("image")) == 2  # the current image and the earlier one
+    assert images(app) == 2  # the current image and the earlier one
 
 
 def test_only_the_open_tab_and_page_are_drawn(app: AppTest, app_services: Services) -> None:
@@ -288,7 +287,7 @@ def test_a_history_is_read_once_its_expander_opens(app: AppTest, app_services: S
     app.switch_page(PAGE)
     app.query_params["storyboard"] = board
     app.run()
-    assert any("History · 2 earlier versions" in e.label for e in app.expander)
+    assert any("History · 2 earlier versions" in label for label in expander_labels(app))
     assert "scene 0 version 1" not in texts(app)
     app.session_state[f"sb:history:{card.id}"] = True
     app.run()

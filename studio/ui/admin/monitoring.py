@@ -75,7 +75,7 @@ def render_monitoring(services: Services) -> None:
         help="Actual cost where the provider reported it, else the estimate.",
     )
 
-    st.subheader("By kind of work")
+    st.header("By kind of work", anchor=False)
     st.dataframe(
         pd.DataFrame(
             [
@@ -113,7 +113,7 @@ def render_monitoring(services: Services) -> None:
     elif costs:
         frame = pd.DataFrame([c.__dict__ for c in costs])
         frame["kind"] = [kind_label(services, k) for k in frame["kind"]]
-        st.subheader("Cost over time")
+        st.header("Cost over time", anchor=False)
         by_day = frame.pivot_table(index="day", columns="kind", values="cost", aggfunc="sum")
         st.bar_chart(by_day, y_label="USD", x_label="day (UTC)")
         left, right = st.columns(2)
@@ -129,7 +129,7 @@ def render_monitoring(services: Services) -> None:
 
     latency = monitoring.daily_latency(services.engine, start)
     if latency:
-        st.subheader("Completion time and outcomes per day")
+        st.header("Completion time and outcomes per day", anchor=False)
         lat = pd.DataFrame([d.__dict__ for d in latency]).set_index("day")
         left, right = st.columns(2)
         left.altair_chart(

@@ -57,7 +57,7 @@ def render_tree(
     on_select: Callable[[str], None],
     on_page: Callable[[int], None],
 ) -> None:
-    st.subheader("History", anchor=False)
+    st.header("History", anchor=False)
     if not view.history:
         st.caption("No steps yet.")
         return
@@ -108,4 +108,5 @@ def _node(row: HistoryRow, selected: bool, on_select: Callable[[str], None]) -> 
         args=(gen.id,),
         help=md(gen.generation.prompt[:300]),
     )
-    text_col.caption(f"{status_text(gen)} · {mode_label(gen.generation.mode)}{origin(row)}")
+    # markdown, not a caption: the status colour stays readable (a caption fades it)
+    text_col.markdown(f"{status_text(gen)} · {mode_label(gen.generation.mode)}{origin(row)}")

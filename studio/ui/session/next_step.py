@@ -46,7 +46,7 @@ def render_next_step(
 ) -> None:
     sid = view.id
     prefix = form_prefix(sid)
-    st.subheader("Next step", anchor=False)
+    st.header("Next step", anchor=False)
 
     source_kind = st.segmented_control(
         "Start from",

@@ -34,7 +34,7 @@ def image_alt(gen: GenerationView, what: str = "Image") -> str:
 def render_viewer(view: SessionPage, gen: GenerationView) -> None:
     """The selected step's image (or its state), with badges."""
     g = gen.generation
-    st.subheader(f"Step {gen.step} · {mode_label(g.mode)}", anchor=False)
+    st.header(f"Step {gen.step} · {mode_label(g.mode)}", anchor=False)
     _lineage(view, gen)
     out = gen.output
     if gen.status == "succeeded" and out is not None:

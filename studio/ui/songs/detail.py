@@ -26,7 +26,7 @@ def _provider_label(services: Services, name: str) -> str:
 def _render_header(services: Services, owner: str, song: SongView) -> None:
     left, right = st.columns([4, 1], vertical_alignment="center")
     with left:
-        st.subheader(md(song.title), anchor=False)
+        st.header(md(song.title), anchor=False)
         badges = st.container(horizontal=True, gap="small")
         with badges:
             if song.published:
@@ -62,8 +62,8 @@ def _render_progress(services: Services, song: SongView) -> None:
     if song.conversation:
         c = song.conversation
         st.caption(
-            f"Conversation `{c.conversation_id}` · {_provider_label(services, c.provider)} "
-            f"· `{c.model}` "
+            f"Conversation {c.conversation_id} · {_provider_label(services, c.provider)} "
+            f"· {md(c.model)} "
             f"· started {c.created_at:%Y-%m-%d %H:%M} UTC"
         )
 
@@ -191,7 +191,7 @@ def _render_verse(services: Services, v: VerseView) -> None:
             st.markdown(md(v.text))
             if v.provider:
                 st.caption(
-                    f":material/brush: {_provider_label(services, v.provider)} · `{v.model}`"
+                    f":material/brush: {_provider_label(services, v.provider)} · {md(v.model or '')}"
                     + (f" · {v.illustrated_at:%Y-%m-%d %H:%M} UTC" if v.illustrated_at else "")
                 )
             if v.summary:

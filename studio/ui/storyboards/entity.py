@@ -270,7 +270,7 @@ def grid(
                 short = prompt if len(prompt) <= 80 else prompt[:79] + "…"
                 st.caption(f"{format_when(gen.finished_at, now)} · {gen.mode_label}: {md(short)}")
                 if show_ids and gen.asset is not None:
-                    st.caption(f"asset `{gen.asset.id}`")
+                    st.caption(f"asset {gen.asset.id}")
 
 
 def render_entity(
@@ -283,7 +283,7 @@ def render_entity(
         head.subheader(f"{icon} {md(ev.name)}", anchor=False)
         if ev.description:
             head.markdown(md(ev.description))
-        head.caption(f"{KIND_LABELS[ev.kind]} · id `{ev.id}`")
+        head.caption(f"{KIND_LABELS[ev.kind]} · id {ev.id}")
         with tools.container(horizontal=True, horizontal_alignment="right"):
             _edit_entity(services, owner, ev)
         for gen in ev.active:

@@ -153,7 +153,7 @@ def render_header(
     n_s, n_c = view.scenes, view.characters
     st.caption(
         f"{n_s} scene{'s' * (n_s != 1)} · {n_c} character{'s' * (n_c != 1)} · "
-        f"updated {ago(view.storyboard.updated_at, now)} · id `{view.id}`"
+        f"updated {ago(view.storyboard.updated_at, now)} · id {view.id}"
     )
     with st.container(horizontal=True, vertical_alignment="center"):
         models_box = st.popover("Models", icon=":material/tune:")
