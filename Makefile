@@ -34,7 +34,8 @@ run: $(STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# The page tests again with the lowest Streamlit and canvas versions pyproject.toml allows.
+# The page tests (and painting on the canvas in the browser) again with the lowest Streamlit and
+# canvas versions pyproject.toml allows.
 $(FLOOR_STAMP): pyproject.toml .ci/floors.py
 	$(PY) -m venv $(FLOOR_VENV)
 	$(FLOOR_VENV)/bin/pip install --quiet --upgrade pip
@@ -42,7 +43,7 @@ $(FLOOR_STAMP): pyproject.toml .ci/floors.py
 	touch $@
 
 test-floor: $(FLOOR_STAMP)
-	$(FLOOR_VENV)/bin/python -m pytest tests/pages -n 2 $(PYTEST_ARGS)
+	$(FLOOR_VENV)/bin/python -m pytest tests/pages tests/e2e/test_session_browser.py -n 2 $(PYTEST_ARGS)
 
 bench: $(BENCH_STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

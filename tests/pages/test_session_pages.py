@@ -3,6 +3,7 @@ the next-step form, the tree, and clear messages for bad input."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
@@ -181,7 +182,7 @@ def test_a_prompt_over_the_limit_is_refused_on_the_page(
 
 
 def test_paint_a_mask_draws_the_canvas_inside_the_form(
-    app: AppTest, app_services: Services
+    app: AppTest, app_services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The canvas (streamlit-drawable-canvas) is drawn inside the next step's form, so its
     strokes travel with the submission; a submission without strokes is a plain
@@ -191,6 +192,10 @@ def test_paint_a_mask_draws_the_canvas_inside_the_form(
     _open(app, sid)
     prefix = f"next-{sid}"
     set_widget(app, f"{prefix}/mask_kind", "paint")
+    if app.exception and "must be declared in pyproject.toml with asset_dir" in caplog.text:
+        # The AppTest of older Streamlit versions (1.56) registers no components-v2 component;
+        # the browser test paints on the canvas with those versions (make test-floor).
+        pytest.skip("this Streamlit's AppTest cannot draw a components-v2 canvas")
     assert not app.exception
     assert app.slider(key=f"{prefix}:brush").value == 36
     canvases = [e for e in app.get("bidi_component")]

@@ -23,7 +23,7 @@ from studio import imaging
 from studio.storage.base import StorageError
 from studio.ui.common.services import get_services
 
-URL_CACHE_SECONDS = 300  # a URL handed out is valid for at least its expiry minus this
+URL_CACHE_SECONDS = 300  # a link handed out stays valid >= STUDIO_MEDIA_URL_SECONDS - this
 
 _IMAGE_ALT = "alt" in inspect.signature(st.image).parameters  # Streamlit >= 1.67
 
