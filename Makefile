@@ -38,6 +38,8 @@ bench: $(BENCH_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 worker: $(STAMP)
 	$(BIN)/studio worker --concurrency 2

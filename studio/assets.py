@@ -282,7 +282,7 @@ def _probe_video(data: bytes) -> tuple[int | None, int | None, float | None, byt
     import av
 
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             stream = container.streams.video[0]
             seconds = None
             if stream.duration is not None and stream.time_base is not None:

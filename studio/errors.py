@@ -22,10 +22,6 @@ class NotFound(StudioError):
     """The thing does not exist, or it is not the caller's (we never say which)."""
 
 
-class Forbidden(StudioError):
-    """The caller may not do this (e.g. an admin page without the admin role)."""
-
-
 class Invalid(StudioError):
     """Input was rejected; nothing was stored."""
 

@@ -223,7 +223,8 @@ def _plan(services: Services, owner_id: str, request: MediaRequest) -> _Plan:
     }
     quote: ImageRequest | VideoRequest
     if request.media == "image":
-        width, height, aspect = IMAGE_SHAPES[target.entity.kind if target.entity else None]
+        width, height, shape_aspect = IMAGE_SHAPES[target.entity.kind if target.entity else None]
+        aspect: str | None = shape_aspect
         if request.mode == "image_to_image":
             picture = upload or source_asset
             if picture is not None:
