@@ -1,4 +1,4 @@
-"""Asset ingest (DESIGN §6): validate, store content-addressed bytes + thumbnail, add a row.
+"""Asset ingest: validate, store content-addressed bytes + thumbnail, add a row.
 
 Validation happens in `prepare_image` before anything is written. Files are keyed by the sha256 of
 the stored bytes, so the same bytes are stored once; every use is its own `ImageAsset` row.

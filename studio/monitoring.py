@@ -1,4 +1,4 @@
-"""Monitoring (DESIGN §7): success rate, completion time and cost of the queue's work, by kind,
+"""Monitoring: success rate, completion time and cost of the queue's work, by kind,
 model and owner over time. Plain queries over `jobs` and `usage_ledger`; percentiles are
 computed here so SQLite and PostgreSQL give the same figures."""
 

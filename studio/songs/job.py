@@ -1,4 +1,4 @@
-"""The `verse_illustration` job: illustrate one verse of a song (DESIGN §2–§4).
+"""The `verse_illustration` job: illustrate one verse of a song.
 
 The queue runs the verses of a song one at a time, in order (they share the song's concurrency
 key, `ordered`, sequence = verse number). Stages:
