@@ -260,7 +260,8 @@ def submit(
     def create() -> StoryboardGeneration:
         plan = _plan(services, owner_id, request)
         bucket = services.settings.storyboard_images_bucket
-        # Content-addressed bytes first; an orphan from a rollback is reused or collected.
+        # Bytes first (content-addressed: a rollback leaves a file the next upload of the same
+        # bytes reuses), then the rows.
         stored = (
             assets.store_prepared(services.storage, plan.upload, bucket) if plan.upload else None
         )
