@@ -9,7 +9,7 @@ FLOOR_VENV := .venv-floor
 FLOOR_STAMP := $(FLOOR_VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test test-floor bench lint init worker clean
+.PHONY: run test test-floor bench lint init worker clean doc-images
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench: $(BENCH_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+doc-images: $(DEV_STAMP)
+	STUDIO_DOC_IMAGES=1 $(BIN)/python -m pytest -q -n 0 tests/e2e/test_session_browser.py tests/e2e/test_songs_browser.py
 
 worker: $(STAMP)
 	$(BIN)/studio worker --concurrency 2

@@ -6,8 +6,6 @@ This is the only module that reads the environment (and `.env`). Everything else
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -149,22 +147,3 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_key_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
-
-    @cached_property
-    def admin_emails(self) -> frozenset[str]:
-        return frozenset(e.strip().lower() for e in self.admins.split(",") if e.strip())
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def describe(self) -> dict[str, str]:
-        """What the Home page shows: where data lives, never secrets."""
-        from db.engine import redact_url
-
-        return {
-            "Database": redact_url(self.database_url),
-            "Storage": self.storage_url,
-            "Default provider": self.default_provider,
-            "Embedded worker": "on" if self.embedded_worker else "off",
-        }

@@ -51,6 +51,7 @@ def size_for(model: str, width: int, height: int) -> str:
     image models take 1024×1024, 1536×1024 or 1024×1536 (the nearest aspect ratio wins).
     """
     width, height = max(width, 16), max(height, 16)
+    wide, high = float(width), float(height)
     if not _arbitrary_size(model):
         ratio = math.log(width / height)
         w, h = min(FIXED_SIZES, key=lambda s: abs(math.log(s[0] / s[1]) - ratio))
@@ -58,10 +59,10 @@ def size_for(model: str, width: int, height: int) -> str:
     ratio = min(max(width / height, 1 / 3), 3.0)
     if width / height != ratio:  # clamp the aspect ratio, keeping the area
         area = width * height
-        width, height = math.sqrt(area * ratio), math.sqrt(area / ratio)
-    scale = min(1.0, MAX_EDGE / max(width, height), math.sqrt(MAX_PIXELS / (width * height)))
-    w = max(16, int(width * scale) // 16 * 16)
-    h = max(16, int(height * scale) // 16 * 16)
+        wide, high = math.sqrt(area * ratio), math.sqrt(area / ratio)
+    scale = min(1.0, MAX_EDGE / max(wide, high), math.sqrt(MAX_PIXELS / (wide * high)))
+    w = max(16, int(wide * scale) // 16 * 16)
+    h = max(16, int(high * scale) // 16 * 16)
     return f"{w}x{h}"
 
 

@@ -1,4 +1,4 @@
-"""The `verse_illustration` job (studio/verse_job.py) on both databases: the conversation
+"""The `verse_illustration` job (studio/songs/job.py) on both databases: the conversation
 record, replayed context (checked on the requests the fake OpenRouter server received),
 artifacts, storage, the usage ledger, and requeue / skip of a failed verse."""
 
@@ -292,7 +292,7 @@ def test_openrouter_carries_the_conversation_and_replays_earlier_verses(
         got = Image.open(io.BytesIO(services.storage.get(bucket, asset.key))).convert("RGB")
         assert got.tobytes() == Image.open(io.BytesIO(picture)).convert("RGB").tobytes()
     assert Image.open(io.BytesIO(thumbs[0])).format == "WEBP"
-    # PROVIDERS.md: 30 USD per 1M image-output tokens; the fake reports 1300 completion tokens.
+    # 30 USD per 1M image-output tokens; the fake reports 1300 completion tokens.
     assert len(ledger) == 3 and all(row.provider == "openrouter" for row in ledger)
     assert all(row.cost_actual == pytest.approx(1300 * 30 / 1_000_000) for row in ledger)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -82,9 +83,11 @@ def render_process_next(services: Services) -> None:
             outcome = run_inline(services, show)
             if outcome is None:
                 status.update(label="Nothing to do: no job is waiting.", state="complete")
-                st.write("The queue has no claimable job (204).")
+                st.write("The queue has no job that can run now.")
                 return
-            state = "complete" if outcome.status == "completed" else "error"
+            state: Literal["complete", "error"] = (
+                "complete" if outcome.status == "completed" else "error"
+            )
             status.update(
                 label=f"{md(outcome.label or outcome.kind)}: {outcome.status}", state=state
             )

@@ -6,6 +6,7 @@ fast as one of ten; by default the page holding the selected step is shown."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import streamlit as st
 
@@ -21,8 +22,10 @@ STATUS_ICONS = {
     "failed": ":material/error:",
     "canceled": ":material/block:",
 }
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray"]
+
 # Streamlit's darker text colours: readable on the light background (WCAG AA contrast).
-STATUS_COLORS = {
+STATUS_COLORS: dict[str, BadgeColor] = {
     "queued": "gray",
     "running": "blue",
     "succeeded": "green",

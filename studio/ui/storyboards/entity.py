@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import streamlit as st
 
@@ -163,7 +164,12 @@ def _generate_form(
     }
     key = submission_key(st.session_state, f"{prefix}:{clicked}", content, time.monotonic())
     with user_errors():
-        common = {"prompt": prompt, "idempotency_key": key, "provider": provider, "model": model}
+        common: dict[str, Any] = {
+            "prompt": prompt,
+            "idempotency_key": key,
+            "provider": provider,
+            "model": model,
+        }
         if clicked == "image":
             sb.request_image(services, owner, entity_id=ev.id, **common)
         elif clicked == "edit":
@@ -307,3 +313,7 @@ def render_entity(
 def describe_own(gen: GenerationView) -> str:
     state = gen.stage if gen.status == "running" and gen.stage else gen.status
     return f"{STATUS_ICONS.get(gen.status, '')} {gen.mode_label.capitalize()} · {state}"
+
+
+def _mime(gen: GenerationView) -> str:
+    return gen.asset.mime_type if gen.asset is not None else "video/mp4"
