@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from db.schema import ImageAsset, ImageGeneration, ImageSession
+from db.schema import ImageAsset, ImageGeneration, ImageSession, table
 from studio.errors import NotFound
 from studio.jobs import work
 from studio.sessions.ownership import SESSION_NOT_FOUND
@@ -28,8 +28,8 @@ PER_PAGE = 10  # history rows per page (a column as tall as the viewer)
 LINEAGE = 6  # ancestors of the selected step read (nearest first)
 CHOICES = 50  # newest finished images offered to iterate from or compare
 
-gens = ImageGeneration.__table__
-assets_t = ImageAsset.__table__
+gens = table(ImageGeneration)
+assets_t = table(ImageAsset)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ histories reads about as much as one of five.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from db.schema import ImageAsset, Storyboard, StoryboardEntity, StoryboardGeneration
+from db.schema import ImageAsset, Storyboard, StoryboardEntity, StoryboardGeneration, table
 from studio.errors import NotFound
 from studio.jobs import work
 from studio.storyboards.ownership import STORYBOARD_NOT_FOUND, owned_entity, owned_storyboard
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
 PER_PAGE = 5  # scenes or characters per page of a tab
 LOOSE_PER_PAGE = 12
 
-gens = StoryboardGeneration.__table__
-ents = StoryboardEntity.__table__
-assets_t = ImageAsset.__table__
+gens = table(StoryboardGeneration)
+ents = table(StoryboardEntity)
+assets_t = table(ImageAsset)
 
 
 @dataclass
@@ -100,8 +101,8 @@ class StoryboardPage:
         return self.scenes + self.characters
 
 
-def _count(*where: sa.ColumnElement[bool], table: sa.Table = ents) -> sa.ScalarSelect[Any]:
-    return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
+def _count(*where: sa.ColumnElement[bool], source: sa.Table = ents) -> sa.ScalarSelect[Any]:
+    return sa.select(sa.func.count()).select_from(source).where(*where).scalar_subquery()
 
 
 def open_storyboard(
@@ -125,7 +126,7 @@ def open_storyboard(
                     gens.c.storyboard_id == Storyboard.id,
                     gens.c.entity_id.is_(None),
                     gens.c.owner_id == owner_id,
-                    table=gens,
+                    source=gens,
                 ),
             ).where(Storyboard.id == storyboard_id, Storyboard.owner_id == owner_id)
         ).first()
@@ -174,7 +175,7 @@ def open_storyboard(
     )
 
 
-def _cards(db: Any, owner_id: str, entity_rows: list[Any]) -> list[EntityCard]:
+def _cards(db: Any, owner_id: str, entity_rows: Sequence[Any]) -> list[EntityCard]:
     """Each entity's current media, what made them, work in flight, last failure and count of
     earlier versions: the requests that matter, picked by the database from their history."""
     if not entity_rows:

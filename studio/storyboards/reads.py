@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 class GenerationView(work.ShowsWorkState):
     """One request, its state (its job's, see studio/jobs/work.py) and its output once done."""
 
-    generation: StoryboardGeneration
+    generation: Any  # a storyboard_generations row: ORM or Core, the same attribute names
     state: work.WorkState
-    asset: ImageAsset | None = None
+    asset: Any | None = None  # an image_assets row
 
     @property
     def id(self) -> str:
@@ -167,7 +167,7 @@ class StoryboardCard:
     updated_at: datetime
 
 
-def request_state(gen: StoryboardGeneration, job: Any | None) -> work.WorkState:
+def request_state(gen: Any, job: Any | None) -> work.WorkState:
     """A request's state from its job (a row with `work.JOB_COLUMNS`) and what it produced."""
     return work.work_state(
         job,

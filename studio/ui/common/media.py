@@ -51,7 +51,7 @@ def _url(bucket: str, key: str) -> str | None:
 
 def _read(read: Any, *args: Any) -> bytes | None:
     try:
-        return read(*args)  # type: ignore[no-any-return]
+        return read(*args)
     except StorageError:
         return None
 
