@@ -235,23 +235,32 @@ def _render_verses(services: Services, song: SongView) -> None:
         _render_verse(services, v)
 
 
+def _state(song: SongView) -> tuple[int, ...]:
+    p = song.progress
+    return (p.verse_count, p.illustrated, p.queued, p.running, p.failed, p.skipped)
+
+
 def render_song(services: Services, owner: str, song_id: str) -> None:
-    """A song's detail. While verses are queued or running it refreshes itself every couple of
-    seconds (the embedded worker or `studio worker` may be illustrating them)."""
+    """A song's detail. While verses are queued or running, a fragment looks at its progress
+    every couple of seconds (the embedded worker or `studio worker` may be illustrating them)
+    and redraws only that; the verses are redrawn (the whole page reruns) when a verse's state
+    changes, not on every look."""
     with user_errors():
         song = songs.get_song(services, owner, song_id)
         _render_header(services, owner, song)
-        active = song.progress.active
+        shown = _state(song)
+        first = [True]  # the run inline with the page draws what the page read
 
-        @st.fragment(run_every=REFRESH_SECONDS if active else None)
+        @st.fragment(run_every=REFRESH_SECONDS if song.progress.active else None)
         def live() -> None:
             with user_errors():
-                current = songs.get_song(services, owner, song_id)
-                if active and not current.progress.active:
-                    st.rerun()  # done: refresh the whole page (table included), stop polling
+                current = song if first else songs.get_song(services, owner, song_id)
+                first.clear()
+                if _state(current) != shown:
+                    st.rerun()  # a verse moved on: redraw the page (verses, table) once
                 _render_progress(services, current)
                 _render_waiting(services, owner, current)
-                _render_strip(services, current)
-                _render_verses(services, current)
 
         live()
+        _render_strip(services, song)
+        _render_verses(services, song)
