@@ -29,3 +29,16 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database up to `revision` (head by default). Safe to call on every start."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def pending_diff(engine: Engine) -> list[object]:
+    """What autogenerate would add to a new migration: empty when models and migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from db.migration_options import context_options
+    from db.schema import metadata
+
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts=context_options(conn))
+        return list(compare_metadata(ctx, metadata))

@@ -1,6 +1,6 @@
 """Reading AppTest pages the same way on every Streamlit version the studio allows (CI runs
 the page tests on the newest and on the lowest): people's text as rendered, query parameters,
-images, expanders, and widgets set through session state."""
+images and expanders. (Segmented controls: `app.button_group`, which both versions have.)"""
 
 from __future__ import annotations
 
@@ -31,10 +31,3 @@ def images(app: Any) -> int:
 def expander_labels(app: Any) -> list[str]:
     """The labels of the page's expanders (older versions list them as "status" blocks)."""
     return [str(e.label) for e in app.expander] + [str(s.label) for s in app.get("status")]
-
-
-def set_widget(app: Any, key: str, value: Any) -> Any:
-    """Set a keyed widget (segmented controls have no AppTest accessor in older versions) and
-    run the page."""
-    app.session_state[key] = value
-    return app.run()

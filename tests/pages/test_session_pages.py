@@ -13,7 +13,7 @@ from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
 from studio.services import Services
 from studio.sessions import GenerationParams
-from tests.helpers.apptest import images, query_param, rendered, set_widget
+from tests.helpers.apptest import images, query_param, rendered
 
 
 def _new_session(services: Services, prompt: str, key: str) -> str:
@@ -191,7 +191,7 @@ def test_paint_a_mask_draws_the_canvas_inside_the_form(
     process_next(app_services, "w")
     _open(app, sid)
     prefix = f"next-{sid}"
-    set_widget(app, f"{prefix}/mask_kind", "paint")
+    app.button_group(key=f"{prefix}/mask_kind").set_value("paint").run()
     if app.exception and "must be declared in pyproject.toml with asset_dir" in caplog.text:
         # The AppTest of older Streamlit versions (1.56) registers no components-v2 component;
         # the browser test paints on the canvas with those versions (make test-floor).

@@ -82,7 +82,7 @@ def test_empty_state_then_create_and_add(app: AppTest, app_services: Services) -
     app.text_input(key=f"sb:add_name:{card.id}").input("Cliff at dusk")
     app.text_area(key=f"sb:add_desc:{card.id}").input("Waves crash below")
     submit(app, "Add")
-    app.session_state[f"sb:add_kind:{card.id}"] = "character"
+    app.button_group(key=f"sb:add_kind:{card.id}").set_value("character")
     app.text_input(key=f"sb:add_name:{card.id}").input("Mara")
     submit(app, "Add")
     assert not app.exception
@@ -114,8 +114,8 @@ def test_image_then_animate_shows_both_with_history(app: AppTest, app_services: 
     assert "Generated " in texts(app) and "image from text" in texts(app)
     assert not app.button(key=f"{prefix}:animate").disabled
 
-    app.session_state[f"{prefix}:aspect"] = "9:16"
-    app.session_state[f"{prefix}:duration"] = 4
+    app.button_group(key=f"{prefix}:aspect").set_value("9:16")
+    app.button_group(key=f"{prefix}:duration").set_value(4)
     prompt_box(app, scene_id).input("The beam sweeps slowly")
     app.button(key=f"{prefix}:animate").click().run()
     assert not app.exception
