@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
+FLOOR_VENV := .venv-floor
+FLOOR_STAMP := $(FLOOR_VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test bench lint init worker clean doc-images
+.PHONY: run test test-floor bench lint init worker clean doc-images
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +34,17 @@ run: $(STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# The page tests (and painting on the canvas in the browser) again with the lowest Streamlit and
+# canvas versions pyproject.toml allows.
+$(FLOOR_STAMP): pyproject.toml .ci/floors.py
+	$(PY) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/pip install --quiet --upgrade pip
+	$(FLOOR_VENV)/bin/pip install --quiet -e '.[dev]' $$($(PY) .ci/floors.py)
+	touch $@
+
+test-floor: $(FLOOR_STAMP)
+	$(FLOOR_VENV)/bin/python -m pytest tests/pages tests/e2e/test_session_browser.py -n 2 $(PYTEST_ARGS)
+
 bench: $(BENCH_STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
@@ -48,4 +61,4 @@ worker: $(STAMP)
 	$(BIN)/studio worker --concurrency 2
 
 clean:
-	rm -rf $(VENV) var/test-*
+	rm -rf $(VENV) $(FLOOR_VENV) var/test-*

@@ -10,11 +10,12 @@ import streamlit as st
 
 from pages import navigation_running
 from studio.ui.common.boot import boot
+from studio.ui.common.icon import page_icon
 
 
 def main() -> None:
     """Configure the page, start the studio, and run the page the URL asks for."""
-    st.set_page_config(page_title="Image Studio", page_icon=":material/palette:", layout="wide")
+    st.set_page_config(page_title="Image Studio", page_icon=page_icon(), layout="wide")
     if not boot():
         return
     studio_pages = [

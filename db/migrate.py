@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
+
+# Alembic logs its set-up at INFO (its plugins as it is imported, the DDL mode and each revision
+# as it runs), which a process logging at INFO (`studio worker`) would print on every start.
+# Keep it to warnings, unless its level was chosen explicitly.
+if logging.getLogger("alembic").level == logging.NOTSET:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

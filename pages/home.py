@@ -14,6 +14,7 @@ from studio.ui.common.identity import current_owner
 from studio.ui.common.model_picker import pick_model
 from studio.ui.common.services import get_services
 from studio.ui.common.status import render_configuration
+from studio.ui.common.text import md
 from studio.ui.session import param_form
 from studio.ui.session.cards import SESSION_PAGE, render_session_cards
 
@@ -46,7 +47,7 @@ if submitted:
         params = param_form.params("home", choice, prompt=prompt)
         new_session, _ = sessions.create_session(services, owner, params, idempotency_key=key)
     if new_session is not None:
-        flash(f"Session started: {new_session.title}")
+        flash(f"Session started: {md(new_session.title)}")
         st.switch_page(SESSION_PAGE, query_params={"session": new_session.id})
 
 render_session_cards(services, owner)

@@ -1,4 +1,4 @@
-"""Session: the selected image large, the next step's form, and the history tree
+"""Session: the selected image large, the next step's form, and the history
 (opened from Home, or by a link with `?session=<id>`; `&step=<n>` selects a step)."""
 
 from __future__ import annotations
@@ -36,28 +36,42 @@ if not session_id:
     st.page_link("pages/home.py", label="Home", icon=":material/home:")
     st.stop()
 
+SELECTED = f"selected:{session_id}"  # the chosen step's id (absent: the link's step, or latest)
+PAGE = f"tree_page:{session_id}"  # the history page turned to (absent: the selected step's)
+
 try:
-    view = sessions.get_session(services, owner, session_id)
+    view = sessions.open_session(
+        services,
+        owner,
+        session_id,
+        selected_id=st.session_state.get(SELECTED),
+        step=st.query_params.get("step"),
+        page=st.session_state.get(PAGE),
+    )
 except StudioError as err:
     st.title("Session")
-    st.error(err.user_message, icon=":material/error:")
+    st.error(md(err.user_message), icon=":material/error:")
     st.page_link("pages/home.py", label="Back to Home", icon=":material/home:")
     st.stop()
-
-SELECTED = f"selected:{view.id}"
 
 
 def select(generation_id: str) -> None:
     st.session_state[SELECTED] = generation_id
+    st.session_state.pop(PAGE, None)  # show the page that holds it
     chosen = view.by_id.get(generation_id)
     if chosen is not None:
         st.query_params["step"] = str(chosen.step)
 
 
 def select_new(generation_id: str) -> None:
-    """A step made or finished just now (not yet in `view`): select it for the next run."""
+    """A step made or finished just now (maybe not read yet): select it for the next run."""
     st.session_state[SELECTED] = generation_id
+    st.session_state.pop(PAGE, None)
     st.query_params.pop("step", None)
+
+
+def turn_page(page: int) -> None:
+    st.session_state[PAGE] = page
 
 
 def duplicate(generation_id: str) -> None:
@@ -67,10 +81,7 @@ def duplicate(generation_id: str) -> None:
         flash("Parameters copied into the form")
 
 
-if SELECTED not in st.session_state:
-    linked = view.by_step(st.query_params.get("step"))
-    st.session_state[SELECTED] = linked.id if linked else None
-selected = view.pick(st.session_state.get(SELECTED))
+selected = view.selected
 
 head, back = st.columns([5, 1], vertical_alignment="bottom")
 head.title(md(view.title), anchor=False)
@@ -90,4 +101,4 @@ with main:
     st.divider()
     render_next_step(services, owner, view, selected, on_select=select, on_new_step=select_new)
 with side:
-    render_tree(view, selected.id if selected else None, on_select=select)
+    render_tree(view, selected.id if selected else None, on_select=select, on_page=turn_page)

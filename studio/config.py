@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         validation_alias=_env("STUDIO_S3_REGION", "s3_region"),
         description="Region of the S3 bucket (R2: auto); empty: AWS_DEFAULT_REGION or the profile",
     )
+    media_url_seconds: int = Field(
+        900,
+        ge=600,
+        le=7 * 24 * 3600,
+        validation_alias=_env("STUDIO_MEDIA_URL_SECONDS", "media_url_seconds"),
+        description="S3 storage: how long the presigned links pages hand the browser stay valid",
+    )
     sessions_bucket: str = Field(
         "session-assets", validation_alias=_env("STUDIO_SESSIONS_BUCKET", "sessions_bucket")
     )

@@ -63,6 +63,7 @@ class Services:
                 settings.storage_url,
                 s3_endpoint_url=settings.s3_endpoint_url,
                 s3_region=settings.s3_region,
+                url_expires_seconds=settings.media_url_seconds,
             ),
             queue=JobQueue(
                 engine,

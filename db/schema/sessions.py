@@ -63,6 +63,15 @@ class ImageGeneration(Base):
     __table_args__ = (
         sa.Index("ix_image_generations_session_created", "session_id", "created_at"),
         sa.Index("ix_image_generations_parent", "parent_generation_id"),
+        # The steps that produced nothing (yet): where a session's work in flight is found
+        # without reading its whole history.
+        sa.Index(
+            "ix_image_generations_unproduced",
+            "session_id",
+            "step",
+            sqlite_where=sa.text("completed_at IS NULL"),
+            postgresql_where=sa.text("completed_at IS NULL"),
+        ),
         sa.UniqueConstraint("session_id", "step", name="uq_image_generations_session_step"),
         status_check("mode", GENERATION_MODES),
     )

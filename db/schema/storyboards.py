@@ -102,6 +102,15 @@ class StoryboardGeneration(Base):
         sa.Index("ix_storyboard_generations_storyboard_created", "storyboard_id", "created_at"),
         sa.Index("ix_storyboard_generations_owner_created", "owner_id", "created_at"),
         sa.Index("ix_storyboard_generations_job", "job_id"),
+        # Requests without an output (in flight, failed, refused): a storyboard's work in
+        # flight without reading its whole history.
+        sa.Index(
+            "ix_storyboard_generations_unproduced",
+            "storyboard_id",
+            "created_at",
+            sqlite_where=sa.text("asset_id IS NULL"),
+            postgresql_where=sa.text("asset_id IS NULL"),
+        ),
         status_check("media", STORYBOARD_MEDIA),
         status_check("mode", STORYBOARD_MODES),
     )

@@ -21,6 +21,7 @@ from db.schema import Job
 from db.types import utcnow
 from studio.errors import Conflict, NotFound
 from studio.jobs.statements import ClaimedJob, jobs, lit
+from studio.jobs.wakeup import signal_for
 
 Executor = Connection | Session
 
@@ -59,6 +60,7 @@ class QueueBase:
         self.stale_seconds = stale_seconds
         self.max_attempts = max_attempts
         self.is_pg = engine.dialect.name == "postgresql"
+        self.wakeup = signal_for(engine)  # raised when work is enqueued (studio/jobs/wakeup.py)
 
     @contextmanager
     def _tx(self, db: Executor | None) -> Iterator[Executor]:

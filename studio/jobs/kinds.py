@@ -108,6 +108,11 @@ class JobKind:
 
     name: str
     run: Handler
+    label: str = ""  # what people call it ("Session step"); the name when empty
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
 
 
 def _noop(ctx: JobContext) -> dict[str, Any]:
@@ -116,7 +121,7 @@ def _noop(ctx: JobContext) -> dict[str, Any]:
     return {"ok": True}
 
 
-NOOP = JobKind("noop", _noop)
+NOOP = JobKind("noop", _noop, "No-op check")
 
 
 def kind_table(*kinds: JobKind) -> dict[str, JobKind]:

@@ -43,6 +43,7 @@ from studio.jobs.statements import (
     jobs,
     kinds_key,
 )
+from studio.jobs.wakeup import announce
 
 __all__ = ["ClaimedJob", "DuplicateKey", "JobQueue", "LeaseLost", "jobs", "pending_job_values"]
 
@@ -171,7 +172,11 @@ class JobQueue(EditorActions):
             job = Job(**row._mapping)
             if new_only and job.id != new:
                 raise DuplicateKey(job)
-            return job
+            if job.id == new and not held:  # claimable once this commits: wake the workers
+                announce(tx, self.wakeup, is_pg=self.is_pg, own=db is None)
+        if db is None and job.id == new and not held:
+            self.wakeup.raise_()
+        return job
 
     def start_exclusive(
         self,
@@ -350,6 +355,26 @@ class JobQueue(EditorActions):
                 },
             )
             self._release_head(tx, row.concurrency_key)
+
+    def hand_back(self, job: ClaimedJob, *, reason: str) -> None:
+        """Put a job its worker cannot finish back in the queue, at once and without spending
+        its attempt: the worker's thread is being stopped (not the job's fault). Raises
+        LeaseLost when the job is no longer this worker's (e.g. it completed already)."""
+        with self._tx(None) as tx:
+            self._settle(
+                tx,
+                job,
+                {
+                    "status": "pending",
+                    "stage": "queued",
+                    "run_after": self._now(),
+                    "attempts": jobs.c.attempts - 1,
+                    "last_error": reason,
+                    **CLEAR_LEASE,
+                },
+            )
+            announce(tx, self.wakeup, is_pg=self.is_pg, own=True)
+        self.wakeup.raise_()
 
     def fail(
         self,

@@ -23,12 +23,15 @@ from sqlalchemy.engine import Connection
 from studio.errors import StudioError
 from studio.jobs.kinds import JobCanceled, JobContext, StageCallback
 from studio.jobs.queue import ClaimedJob, JobQueue, LeaseLost
+from studio.jobs.wakeup import Listener
 from studio.providers.base import ProviderError
 
 if TYPE_CHECKING:
     from studio.services import Services
 
 log = logging.getLogger("studio.jobs.worker")
+
+STOP_CHECK_S = 0.25  # how often an idle slot looks at `stop` while it waits
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,27 @@ def run_claimed(
     except Exception as err:  # a bug or an unexpected library error: keep the details
         log.error("job %s (%s) crashed:\n%s", job.id, job.kind, traceback.format_exc())
         return failed("unknown", f"Internal error: {type(err).__name__}: {err}")
+    except BaseException:
+        # The thread running the job is being stopped, not failing: Ctrl+C, SystemExit, or
+        # Streamlit's stop and rerun exceptions (a click or a closed tab during "Process next
+        # job"). Never leave the job running on a lease nobody renews: hand it back.
+        if not ctx.completed:
+            _hand_back(queue, job)
+        raise
     elapsed = time.monotonic() - started
     return JobOutcome(job.id, job.kind, "completed", f"Completed in {elapsed:.1f} s.", job.label)
+
+
+def _hand_back(queue: JobQueue, job: ClaimedJob) -> None:
+    try:
+        queue.hand_back(
+            job,
+            reason="Interrupted before it finished (its worker was stopped); back in the queue.",
+        )
+    except LeaseLost:
+        pass  # finished or taken over meanwhile: nothing to hand back
+    except Exception:  # the database is unreachable: the lease expires and the reaper acts
+        log.exception("could not hand job %s back to the queue", job.id)
 
 
 def process_next(
@@ -157,7 +179,11 @@ def process_next(
     if job is None:
         return None
     if on_stage:
-        on_stage(job, "processing")
+        try:
+            on_stage(job, "processing")
+        except BaseException:
+            _hand_back(queue, job)
+            raise
     return run_claimed(services, queue, job, on_stage)
 
 
@@ -169,7 +195,10 @@ def default_worker_id(prefix: str = "worker") -> str:
 class WorkerLoop:
     """`concurrency` threads claiming jobs until `stop` is set; one of them also reaps.
 
-    On stop, each thread finishes the job it holds and exits (SIGTERM handling in the CLI)."""
+    An idle slot waits for work to be enqueued (studio/jobs/wakeup.py: in-process, and LISTEN
+    on PostgreSQL when `listen`), and polls every `idle_sleep`…`max_idle_sleep` seconds besides,
+    so a lost wake-up only delays. On stop, each thread finishes the job it holds and exits
+    (SIGTERM handling in the CLI)."""
 
     services: Services
     concurrency: int = 1
@@ -178,8 +207,10 @@ class WorkerLoop:
     max_idle_sleep: float = 2.0
     reap_every: float = 5.0
     once: bool = False
+    listen: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
     processed: int = 0
+    listener: Listener | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _slot(self, index: int) -> None:
@@ -195,6 +226,7 @@ class WorkerLoop:
         last_reap = 0.0
         # A job claimed ahead is run even when stopping: it is this slot's until it finishes.
         while not self.stop.is_set() or slot.next_job is not None:
+            seen = queue.wakeup.count  # before looking, so a wake-up meanwhile is not missed
             try:
                 if index == 0 and time.monotonic() - last_reap >= self.reap_every:
                     last_reap = time.monotonic()
@@ -210,16 +242,34 @@ class WorkerLoop:
             if outcome is None:
                 if self.once:
                     return
-                self.stop.wait(sleep)
-                sleep = min(self.max_idle_sleep, sleep * 2)
+                if self._idle(seen, sleep):
+                    sleep = self.idle_sleep  # woken: work was enqueued
+                else:
+                    sleep = min(self.max_idle_sleep, sleep * 2)
                 continue
             sleep = self.idle_sleep
             with self._lock:
                 self.processed += 1
             log.info("%s %s %s: %s", slot.worker_id, outcome.kind, outcome.status, outcome.message)
 
+    def _idle(self, seen: int, timeout: float) -> bool:
+        """Wait up to `timeout` for a wake-up after `seen`; True when one came. Returns soon
+        after `stop` is set."""
+        wakeup = self.services.queue.wakeup
+        deadline = time.monotonic() + timeout
+        while not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if wakeup.wait(seen, min(remaining, STOP_CHECK_S)):
+                return True
+        return False
+
     def run(self) -> int:
         """Run until stopped (or, with `once`, until the queue has nothing claimable)."""
+        queue = self.services.queue
+        if self.listen and queue.is_pg and not self.once:
+            self.listener = Listener(queue.engine, queue.wakeup, self.stop).start()
         threads = [
             threading.Thread(target=self._slot, args=(i,), name=f"studio-worker-{i}", daemon=True)
             for i in range(max(1, self.concurrency))
@@ -229,4 +279,6 @@ class WorkerLoop:
         for t in threads:
             while t.is_alive():
                 t.join(timeout=0.5)
+        if self.listener is not None:
+            self.listener.join(timeout=2)
         return self.processed

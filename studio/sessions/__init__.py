@@ -1,6 +1,7 @@
 """Image sessions and their tree of generations (steps). Everything about sessions is in this
 package: params.py (the form and its checks), create.py (new steps), actions.py (everything
-else), reads.py (Home's cards, a session's tree), ownership.py and job.py (the
+else), reads.py (Home's cards, a session's whole tree), page.py (what the Session page shows, in
+a fixed number of queries whatever the session's size), ownership.py and job.py (the
 `session_generation` job); the widgets are in studio/ui/session/.
 
 Every function takes the Services container and the acting `owner_id`, and checks ownership in
@@ -23,6 +24,7 @@ from studio.sessions.actions import (
 )
 from studio.sessions.create import create_session, iterate, regenerate
 from studio.sessions.ownership import SESSION_NOT_FOUND, STEP_NOT_FOUND
+from studio.sessions.page import HistoryRow, SessionPage, open_session
 from studio.sessions.params import (
     JOB_KIND,
     MAX_GUIDANCE,
@@ -67,7 +69,9 @@ __all__ = [
     "CheckedParams",
     "GenerationParams",
     "GenerationView",
+    "HistoryRow",
     "SessionCard",
+    "SessionPage",
     "SessionView",
     "StepProgress",
     "cancel_generation",
@@ -79,6 +83,7 @@ __all__ = [
     "get_session",
     "iterate",
     "list_sessions",
+    "open_session",
     "random_seed",
     "regenerate",
     "rename_session",

@@ -159,4 +159,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return _commit(ctx, work, result, stored)
 
 
-SESSION_GENERATION = JobKind(KIND, run)
+SESSION_GENERATION = JobKind(KIND, run, "Session step")

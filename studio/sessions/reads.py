@@ -1,4 +1,5 @@
-"""Reading sessions: Home's cards, the whole tree of one session, the steps in flight."""
+"""Reading sessions: Home's cards, the whole tree of one session, the steps in flight (the
+Session page's own view of a session is page.py)."""
 
 from __future__ import annotations
 
@@ -156,7 +157,11 @@ def list_sessions(
     )
     active = (
         sa.select(sa.func.count())
-        .where(gens.c.session_id == ImageSession.id, work.in_flight(gens.c.job_id))
+        .where(
+            gens.c.session_id == ImageSession.id,
+            gens.c.completed_at.is_(None),  # the partial index of unproduced steps
+            work.in_flight(gens.c.job_id),
+        )
         .correlate(ImageSession)
         .scalar_subquery()
     )
@@ -210,7 +215,8 @@ def current_state(db: Session, gen: ImageGeneration) -> work.WorkState:
 
 
 def get_session(services: Services, owner_id: str, session_id: str) -> SessionView:
-    """The session with all its steps, assets and tree, in three queries whatever its size."""
+    """The whole session: every step, asset and the tree, in three queries (for tools, exports
+    and tests). Pages read `open_session` (page.py), which never loads every step."""
     gens = table(ImageGeneration)
     with services.db() as db:
         session = owned_session(db, owner_id, session_id)
@@ -251,6 +257,7 @@ def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[
         .where(
             gens.c.session_id == session_id,
             sessions_t.c.owner_id == owner_id,
+            gens.c.completed_at.is_(None),  # the partial index of unproduced steps
             work.jobs.c.status.in_(work.ACTIVE_JOB_STATUSES),
         )
         .order_by(gens.c.step)

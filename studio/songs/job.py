@@ -263,4 +263,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return _commit(ctx, work, result, stored)
 
 
-VERSE_ILLUSTRATION = JobKind(KIND, run)
+VERSE_ILLUSTRATION = JobKind(KIND, run, "Verse illustration")

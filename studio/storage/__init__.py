@@ -9,12 +9,22 @@ __all__ = ["LocalStorage", "Storage", "StorageError", "make_storage"]
 
 
 def make_storage(
-    storage_url: str, *, s3_endpoint_url: str | None = None, s3_region: str | None = None
+    storage_url: str,
+    *,
+    s3_endpoint_url: str | None = None,
+    s3_region: str | None = None,
+    url_expires_seconds: int = 900,
 ) -> Storage:
-    """Build the store named by `storage_url`: a folder, or s3://bucket[/prefix]."""
+    """Build the store named by `storage_url`: a folder, or s3://bucket[/prefix]. With S3,
+    `url` hands out presigned links valid for `url_expires_seconds`."""
     if storage_url.startswith("s3://"):
         # Imported here so that boto3 stays optional for local storage.
         from studio.storage.s3 import S3Storage
 
-        return S3Storage(storage_url, endpoint_url=s3_endpoint_url, region=s3_region)
+        return S3Storage(
+            storage_url,
+            endpoint_url=s3_endpoint_url,
+            region=s3_region,
+            url_expires_seconds=url_expires_seconds,
+        )
     return LocalStorage(storage_url)

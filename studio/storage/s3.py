@@ -258,7 +258,8 @@ class S3Storage:
         self._call("delete", bucket, key, "delete_object", Key=self._key(bucket, key))
 
     def url(self, bucket: str, key: str) -> str | None:
-        """A presigned GET URL, valid for `url_expires_seconds` (pages still read bytes via get)."""
+        """A presigned GET URL, valid for `url_expires_seconds`: pages hand it to the browser,
+        which fetches the object from the store itself."""
         s3_key = self._key(bucket, key)
         try:
             return self._client.generate_presigned_url(

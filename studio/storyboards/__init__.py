@@ -1,7 +1,8 @@
 """Storyboards: scenes and characters with images and videos. Everything about storyboards is in
 this package: params.py (limits, options, checks, models), ownership.py (loading for the owner),
 entities.py (storyboards, scenes and characters), requests.py (image, edit, video, animate),
-runs.py (the whole storyboard at once), reads.py (reading), batch.py (`studio batch images`)
+runs.py (the whole storyboard at once), reads.py (reading), page.py (what the Storyboards
+page shows, read for what is on screen), batch.py (`studio batch images`)
 and jobs.py (the `storyboard_image` and `storyboard_video` jobs); the page's widgets are in
 studio/ui/storyboards/. Requests per hour and the daily budget are the owner's across all work
 (studio/limits.py).
@@ -34,6 +35,14 @@ from studio.storyboards.entities import (
     update_entity,
 )
 from studio.storyboards.ownership import ENTITY_NOT_FOUND, STORYBOARD_NOT_FOUND
+from studio.storyboards.page import (
+    EntityCard,
+    InFlight,
+    StoryboardPage,
+    entity_history,
+    loose_requests,
+    open_storyboard,
+)
 from studio.storyboards.params import (
     ACTIVE,
     ASPECT_RATIOS,
@@ -62,6 +71,7 @@ from studio.storyboards.reads import (
     generation_statuses,
     get_generation,
     get_storyboard,
+    has_unfiled,
     list_storyboards,
     list_unfiled,
 )
@@ -83,6 +93,13 @@ from studio.storyboards.runs import (
 from studio.text import MAX_NAME_CHARS, MAX_TITLE_CHARS
 
 __all__ = [
+    "has_unfiled",
+    "open_storyboard",
+    "loose_requests",
+    "entity_history",
+    "StoryboardPage",
+    "InFlight",
+    "EntityCard",
     "ACTIVE",
     "ASPECT_RATIOS",
     "DEFAULT_STRENGTH",

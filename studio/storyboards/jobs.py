@@ -325,5 +325,5 @@ def run_video(ctx: JobContext) -> dict[str, Any]:
         return outputs.settle(ctx, db, outcome, _charge(work, result, units=units))
 
 
-STORYBOARD_IMAGE = JobKind(IMAGE_JOB, run_image)
-STORYBOARD_VIDEO = JobKind(VIDEO_JOB, run_video)
+STORYBOARD_IMAGE = JobKind(IMAGE_JOB, run_image, "Storyboard image")
+STORYBOARD_VIDEO = JobKind(VIDEO_JOB, run_video, "Storyboard video")

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 class GenerationView(work.ShowsWorkState):
     """One request, its state (its job's, see studio/jobs/work.py) and its output once done."""
 
-    generation: StoryboardGeneration
+    generation: Any  # a storyboard_generations row: ORM or Core, the same attribute names
     state: work.WorkState
-    asset: ImageAsset | None = None
+    asset: Any | None = None  # an image_assets row
 
     @property
     def id(self) -> str:
@@ -167,7 +167,7 @@ class StoryboardCard:
     updated_at: datetime
 
 
-def request_state(gen: StoryboardGeneration, job: Any | None) -> work.WorkState:
+def request_state(gen: Any, job: Any | None) -> work.WorkState:
     """A request's state from its job (a row with `work.JOB_COLUMNS`) and what it produced."""
     return work.work_state(
         job,
@@ -252,7 +252,7 @@ def get_storyboard(services: Services, owner_id: str, storyboard_id: str) -> Sto
         ).all()
         current = [e.image_asset_id for e in entities] + [e.video_asset_id for e in entities]
         views, by_id = _views(db, gens, [a for a in current if a])
-        exclusive = _exclusive_job(db, board.id)
+        exclusive = exclusive_job_of(db, board.id)
     by_entity: dict[str | None, list[GenerationView]] = {}
     for view in views:
         by_entity.setdefault(view.generation.entity_id, []).append(view)
@@ -281,7 +281,8 @@ def get_storyboard(services: Services, owner_id: str, storyboard_id: str) -> Sto
     )
 
 
-def _exclusive_job(db: Session, storyboard_id: str) -> ExclusiveJob | None:
+def exclusive_job_of(db: Session, storyboard_id: str) -> ExclusiveJob | None:
+    """The latest whole-storyboard image job of a storyboard (ownership checked by the caller)."""
     jobs = table(Job)
     row = db.execute(
         sa.select(
@@ -317,7 +318,7 @@ def exclusive_job(services: Services, owner_id: str, storyboard_id: str) -> Excl
     """The latest whole-storyboard image job of the owner's storyboard."""
     with services.db() as db:
         board = owned_storyboard(db, owner_id, storyboard_id)
-        return _exclusive_job(db, board.id)
+        return exclusive_job_of(db, board.id)
 
 
 def generation_statuses(
@@ -335,6 +336,22 @@ def generation_statuses(
         ).all()
         views, _ = _views(db, gens)
     return views
+
+
+def has_unfiled(services: Services, owner_id: str) -> bool:
+    """Whether the owner has work enqueued without a storyboard (from the command line)."""
+    with services.db() as db:
+        return (
+            db.scalar(
+                sa.select(StoryboardGeneration.id)
+                .where(
+                    StoryboardGeneration.owner_id == owner_id,
+                    StoryboardGeneration.storyboard_id.is_(None),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
 
 def list_unfiled(services: Services, owner_id: str, *, limit: int = 20) -> list[GenerationView]:

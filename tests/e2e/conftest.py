@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.browser import Reruns, settle, wait_for_image
+
+__all__ = ["ARTIFACTS", "Reruns", "settle", "wait_for_image"]
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 DOC_IMAGES = ROOT / "docs" / "images"
@@ -132,14 +136,3 @@ def doc_screenshot(page: object, name: str) -> None:
     if os.environ.get("STUDIO_DOC_IMAGES") == "1":
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOC_IMAGES / name), full_page=True)  # type: ignore[attr-defined]
-
-
-def settle(page: object, timeout_s: float = 30.0) -> None:
-    """Wait until the page has finished a rerun: while Streamlit reruns it keeps the previous
-    elements on screen marked `data-stale="true"`, so one label can briefly appear twice."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if page.locator('[data-stale="true"]').count() == 0:  # type: ignore[attr-defined]
-            return
-        time.sleep(0.2)
-    raise AssertionError("the page kept rerunning")

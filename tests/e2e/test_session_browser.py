@@ -1,9 +1,11 @@
-"""The session studio in a real browser: prompt → image → iterate → two steps in the tree →
-paint a mask on the canvas → inpaint; the stored result equals its parent outside the mask."""
+"""The session studio in a real browser: prompt → image → iterate → two steps in the history →
+paint a mask on the canvas (strokes rerun nothing) → inpaint; the stored result equals its
+parent outside the mask."""
 
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import numpy as np
@@ -14,7 +16,7 @@ from PIL import Image
 from db.schema import ImageAsset, ImageGeneration
 from studio.config import Settings
 from studio.services import Services
-from tests.e2e.conftest import ARTIFACTS, doc_screenshot, settle
+from tests.e2e.conftest import ARTIFACTS, Reruns, doc_screenshot, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded_worker]
 
@@ -36,11 +38,13 @@ def _wait_for_step(page, step: int, timeout_s: float = 60) -> None:  # type: ign
 
 
 def _generate(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("button", name="Generate", exact=True).click()
+    # (older Streamlit versions read the button's icon into its name: "auto_awesome Generate")
+    page.get_by_role("button", name=re.compile(r"\bGenerate$")).click()
 
 
 def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size({"width": 1400, "height": 2400})
+    reruns = Reruns(page)
     page.goto(studio_app.url)
     prompt = page.get_by_placeholder("Describe the image you want", exact=False)
     prompt.fill("a lighthouse on a cliff at dusk")
@@ -56,7 +60,7 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     _generate(page)
     _wait_for_step(page, 2)
     settle(page)
-    tree = page.get_by_text("2 steps · branches", exact=False).first
+    tree = page.get_by_text("2 steps · newest first", exact=False).first
     tree.wait_for()
     page.screenshot(path=str(ARTIFACTS / "session-2-iterated.png"), full_page=True)
 
@@ -66,20 +70,23 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     canvas.wait_for()
     box = canvas.bounding_box()
     assert box is not None
-    x0, y0 = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for k in range(1, 25):
-        page.mouse.move(x0 + k * box["width"] * 0.02, y0 + k * box["height"] * 0.01)
-    page.mouse.up()
-    time.sleep(2)  # the canvas sends the painted layer on mouse up
-    settle(page)
+    before = len(reruns.sent)
+    for stroke in range(3):  # three strokes, none of which reruns anything
+        x0 = box["x"] + box["width"] * 0.2
+        y0 = box["y"] + box["height"] * (0.3 + 0.05 * stroke)
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for k in range(1, 25):
+            page.mouse.move(x0 + k * box["width"] * 0.02, y0 + k * box["height"] * 0.01)
+        page.mouse.up()
+        time.sleep(0.5)  # a canvas outside the form would have sent its layer by now
+    assert reruns.sent[before:] == [], "painting reran the page"
     page.screenshot(path=str(ARTIFACTS / "session-3-mask-painted.png"), full_page=True)
     page.get_by_placeholder("What should change?", exact=False).fill("a red boat")
     _generate(page)
     _wait_for_step(page, 3)
     settle(page)
-    page.get_by_text("3 steps · branches", exact=False).first.wait_for()
+    page.get_by_text("3 steps · newest first", exact=False).first.wait_for()
     page.get_by_text("Show the mask").click()
     time.sleep(1)
     page.screenshot(path=str(ARTIFACTS / "session-4-inpainted.png"), full_page=True)

@@ -83,4 +83,21 @@ def test_monitoring_page_shows_figures(app: AppTest, app_services: Services) -> 
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Jobs"] == "1" and metrics["Success rate"] == "100%"
     table = app.dataframe[0].value
-    assert list(table["Kind"]) == ["noop"] and list(table["Completed"]) == [1]
+    assert list(table["Kind"]) == ["No-op check"] and list(table["Completed"]) == [1]
+
+
+def test_monitoring_draws_a_single_day_of_data(app: AppTest, app_services: Services) -> None:
+    """One day of finished work: the completion-time lines have a point to show (a line
+    through one day draws nothing)."""
+    import json
+
+    queue = app_services.queue
+    queue.enqueue("session_generation", label="a step")
+    queue.finish(queue.claim("w"))
+    app.switch_page("pages/monitoring.py").run()
+    assert not app.exception
+    assert list(app.dataframe[0].value["Kind"]) == ["Session step"]
+    specs = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
+    lines = [s for s in specs if "line" in json.dumps(s.get("mark", ""))]
+    assert lines, "the completion-time chart is drawn"
+    assert all(s["mark"].get("point") for s in lines), "each day is a visible point"

@@ -9,6 +9,7 @@ from studio import songs
 from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
 from studio.services import Services
+from tests.helpers.apptest import rendered
 from tests.helpers.song_provider import ScriptedProvider
 
 
@@ -40,7 +41,7 @@ def test_create_a_song_draft(app: AppTest, app_services: Services) -> None:
     assert list(table["Status"]) == ["Draft"]
     assert list(table["Waiting on"]) == ["verse 1 waits for a free worker"]
     # The new song is open below the table, with its verses.
-    assert any(h.value == "Lanterns" for h in app.subheader)
+    assert any(h.value == "Lanterns" for h in app.header)
     assert [m.value for m in app.metric][:3] == ["3", "0", "3"]
     assert any("Verse 3" in m.value for m in app.markdown)
     # The form is fresh again: a second click cannot make a second song.
@@ -51,9 +52,9 @@ def test_create_a_song_draft(app: AppTest, app_services: Services) -> None:
 def test_bad_input_shows_a_message_and_stores_nothing(app: AppTest, app_services: Services) -> None:
     open_songs(app)
     fill_form(app, "", "", "a verse")
-    assert any("Not saved: Give the song a title." in e.value for e in app.error)
+    assert any("Not saved: Give the song a title." in rendered(e.value) for e in app.error)
     fill_form(app, "Bell", "", "ding \x07 dong")
-    assert any("control character (U+0007)" in e.value for e in app.error)
+    assert any("control character (U+0007)" in rendered(e.value) for e in app.error)
     assert not app.exception
     assert songs.list_songs(app_services, DEMO_OWNER) == []
     # What was typed is kept so it can be fixed.

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
 from db.schema import JOB_STATUSES
+from studio.jobs.queue import ClaimedJob
 from studio.jobs.reads import JobView, job_kinds, list_jobs
-from studio.jobs.worker import default_worker_id, process_next
+from studio.jobs.worker import JobOutcome, default_worker_id, process_next
 from studio.services import Services
 from studio.ui.common.feedback import flash, user_errors
+from studio.ui.common.text import md
 
 
 def _fmt_time(value: object) -> str:
@@ -45,18 +49,38 @@ def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
     )
 
 
+def run_inline(services: Services, show: Callable[[ClaimedJob, str], None]) -> JobOutcome | None:
+    """`process_next` for a page: `show` draws each stage. A click or a closed tab while the
+    job runs makes Streamlit raise its rerun or stop exception inside that drawing; the job is
+    finished first (it may have been paid for already) and the exception raised after it."""
+    interrupted: list[BaseException] = []
+
+    def on_stage(job: ClaimedJob, stage: str) -> None:
+        if interrupted:
+            return  # the page is going away: draw nothing more
+        try:
+            show(job, stage)
+        except (RerunException, StopException) as exc:
+            interrupted.append(exc)
+
+    outcome = process_next(services, default_worker_id("jobs-page"), on_stage=on_stage)
+    if interrupted:
+        raise interrupted[0]
+    return outcome
+
+
 def render_process_next(services: Services) -> None:
     """Claim and run one job inline, showing each stage as it happens."""
     if not st.button("Process next job", type="primary", key="process_next"):
         return
     with st.status("Looking for a job…", expanded=True) as status:
 
-        def on_stage(job, stage: str) -> None:  # type: ignore[no-untyped-def]
-            status.update(label=f"{job.label or job.kind}: {stage}")
-            st.write(f"→ {stage}")
+        def show(job: ClaimedJob, stage: str) -> None:
+            status.update(label=f"{md(job.label or job.kind)}: {stage}")
+            st.text(f"→ {stage}")
 
         with user_errors():
-            outcome = process_next(services, default_worker_id("jobs-page"), on_stage=on_stage)
+            outcome = run_inline(services, show)
             if outcome is None:
                 status.update(label="Nothing to do: no job is waiting.", state="complete")
                 st.write("The queue has no job that can run now.")
@@ -64,14 +88,16 @@ def render_process_next(services: Services) -> None:
             state: Literal["complete", "error"] = (
                 "complete" if outcome.status == "completed" else "error"
             )
-            status.update(label=f"{outcome.label or outcome.kind}: {outcome.status}", state=state)
-            st.write(outcome.message)
+            status.update(
+                label=f"{md(outcome.label or outcome.kind)}: {outcome.status}", state=state
+            )
+            st.text(outcome.message)
 
 
 @st.dialog("Clear stuck job")
 def _confirm_clear(services: Services, job: JobView) -> None:
     st.write(
-        f"**{job.label}** has been running since {_fmt_time(job.started_at)} "
+        f"**{md(job.label or job.kind)}** has been running since {_fmt_time(job.started_at)} "
         f"(last heartbeat {_fmt_time(job.heartbeat_at)}) on `{job.lease_owner}`."
     )
     st.warning(
@@ -82,7 +108,7 @@ def _confirm_clear(services: Services, job: JobView) -> None:
     if c1.button("Clear job", type="primary", key="confirm_clear"):
         with user_errors():
             services.queue.clear(job.id, reason="Cleared by an editor: the job was stuck.")
-            flash(f"Cleared {job.label}.")
+            flash(f"Cleared {md(job.label or job.kind)}.")
             st.rerun()
     if c2.button("Keep it running", key="cancel_clear"):
         st.rerun()
@@ -104,11 +130,11 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
     with user_errors():
         if job.status in ("failed", "canceled") and cols[0].button("Requeue", key="requeue"):
             services.queue.requeue(job.id)
-            flash(f"Requeued {job.label}.")
+            flash(f"Requeued {md(job.label or job.kind)}.")
             st.rerun()
         if job.status in ("pending", "failed") and cols[1].button("Skip", key="skip"):
             services.queue.cancel(job.id)
-            flash(f"Skipped {job.label}.", icon=":material/skip_next:")
+            flash(f"Skipped {md(job.label or job.kind)}.", icon=":material/skip_next:")
             st.rerun()
         if job.status == "running":
             if cols[2].button("Cancel", key="cancel_running", disabled=job.cancel_requested):
@@ -122,7 +148,8 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
                 _confirm_clear(services, job)
     if job.last_error:
         st.caption(
-            f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): {job.last_error}"
+            f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): "
+            f"{md(job.last_error)}"
         )
 
 

@@ -3,6 +3,7 @@ cost and completion time over the chosen period."""
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +18,27 @@ def _pct(value: float | None) -> str:
 
 def _secs(value: float | None) -> str:
     return duration(None if value is None else value * 1000)
+
+
+def kind_label(services: Services, kind: str) -> str:
+    """What people call a kind of work ("Session step", not session_generation)."""
+    known = services.kinds.get(kind)
+    return known.title if known is not None else kind.replace("_", " ").capitalize()
+
+
+def _lines(frame: pd.DataFrame, y_title: str) -> alt.Chart:
+    """Lines over days with a point on each day, so a single day of data still shows."""
+    long = frame.reset_index().melt("day", var_name="series", value_name="value")
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("day:T", title="day (UTC)", axis=alt.Axis(format="%b %d")),
+            y=alt.Y("value:Q", title=y_title),
+            color=alt.Color("series:N", title=None),
+            tooltip=["day:T", "series:N", alt.Tooltip("value:Q", format=".2f")],
+        )
+    )
 
 
 def render_monitoring(services: Services) -> None:
@@ -53,12 +75,12 @@ def render_monitoring(services: Services) -> None:
         help="Actual cost where the provider reported it, else the estimate.",
     )
 
-    st.subheader("By kind of work")
+    st.header("By kind of work", anchor=False)
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "Kind": s.kind,
+                    "Kind": kind_label(services, s.kind),
                     "Jobs": s.total,
                     "Completed": s.completed,
                     "Failed": s.failed,
@@ -90,7 +112,8 @@ def render_monitoring(services: Services) -> None:
         st.caption("All work in this period was free (the offline renderer).")
     elif costs:
         frame = pd.DataFrame([c.__dict__ for c in costs])
-        st.subheader("Cost over time")
+        frame["kind"] = [kind_label(services, k) for k in frame["kind"]]
+        st.header("Cost over time", anchor=False)
         by_day = frame.pivot_table(index="day", columns="kind", values="cost", aggfunc="sum")
         st.bar_chart(by_day, y_label="USD", x_label="day (UTC)")
         left, right = st.columns(2)
@@ -106,11 +129,14 @@ def render_monitoring(services: Services) -> None:
 
     latency = monitoring.daily_latency(services.engine, start)
     if latency:
-        st.subheader("Completion time and outcomes per day")
+        st.header("Completion time and outcomes per day", anchor=False)
         lat = pd.DataFrame([d.__dict__ for d in latency]).set_index("day")
         left, right = st.columns(2)
-        left.line_chart(
-            lat[["avg_s", "p95_s"]].rename(columns={"avg_s": "average", "p95_s": "p95"}),
-            y_label="seconds",
+        left.altair_chart(
+            _lines(
+                lat[["avg_s", "p95_s"]].rename(columns={"avg_s": "average", "p95_s": "p95"}),
+                "seconds",
+            ),
+            width="stretch",
         )
         right.bar_chart(lat[["completed", "failed"]], y_label="jobs", color=["#2e9e5b", "#d64545"])

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from studio.errors import StudioError
+from studio.ui.common.text import md
 
 log = logging.getLogger("studio.ui")
 
@@ -19,14 +20,15 @@ def user_errors(prefix: str = "") -> Iterator[None]:
     try:
         yield
     except StudioError as err:
-        st.error(f"{prefix}{err.user_message}")
+        st.error(f"{prefix}{md(err.user_message)}")  # messages may quote people's text
     except Exception:
         log.exception("unexpected error on a page")
         st.error(f"{prefix}Something went wrong on our side. Nothing was lost; please try again.")
 
 
 def flash(message: str, icon: str = ":material/check_circle:") -> None:
-    """Queue a toast for the next run (survives st.rerun)."""
+    """Queue a toast for the next run (survives st.rerun). `message` is markdown: escape
+    people's text in it with studio.ui.common.text.md."""
     st.session_state.setdefault("_flash", []).append((message, icon))
 
 

@@ -26,7 +26,7 @@ def render_session_cards(services: Services, owner_id: str) -> None:
         st.session_state["home_page"] = page = pages
         cards, total = sessions.list_sessions(services, owner_id, page=page, per_page=PER_PAGE)
 
-    st.subheader("Your sessions")
+    st.header("Your sessions", anchor=False)
     if total == 0:
         with st.container(border=True):
             st.markdown(
@@ -52,7 +52,7 @@ def render_session_cards(services: Services, owner_id: str) -> None:
                     label="Open",
                     icon=":material/photo_library:",
                     query_params={"session": card.id},
-                    help=card.title,
+                    help=md(card.title),
                 )
                 steps = f"{card.generation_count} step" + (
                     "s" if card.generation_count != 1 else ""

@@ -1,21 +1,20 @@
-"""The session's history tree: every step with its number, thumbnail and status, branches
-indented under the step they came from. Paged, so a session of a thousand steps draws as fast
-as one of ten; the page holding the selected step is shown."""
+"""The session's history: one page of its steps, newest first, each with its number, thumbnail
+and status; a step made from an older one than the step before it (a branch) says which. Only
+the page shown is read (studio/sessions/page.py), so a session of ten thousand steps draws as
+fast as one of ten; by default the page holding the selected step is shown."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Literal
 
 import streamlit as st
 
 from studio.providers.base import mode_label
-from studio.sessions import GenerationView, SessionView
-from studio.ui.common.media import thumbnail
+from studio.sessions import GenerationView, HistoryRow, SessionPage
+from studio.ui.common.media import show_image, thumbnail_source
+from studio.ui.common.text import md
 
-PER_PAGE = 20
-MAX_INDENT = 6
 STATUS_ICONS = {
     "queued": ":material/schedule:",
     "running": ":material/progress_activity:",
@@ -25,6 +24,7 @@ STATUS_ICONS = {
 }
 BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray"]
 
+# Streamlit's darker text colours: readable on the light background (WCAG AA contrast).
 STATUS_COLORS: dict[str, BadgeColor] = {
     "queued": "gray",
     "running": "blue",
@@ -44,77 +44,72 @@ def status_text(gen: GenerationView) -> str:
     return f":{color}[{STATUS_ICONS.get(gen.status, '')} {label}]"
 
 
+def origin(row: HistoryRow) -> str:
+    """Where a step came from, when that is not the step just before it."""
+    if row.parent_step is not None and row.branches:
+        return f" · from step {row.parent_step}"
+    if row.parent_step is None and row.step.input is not None:
+        return " · from an upload"
+    return ""
+
+
 def render_tree(
-    view: SessionView, selected_id: str | None, on_select: Callable[[str], None]
+    view: SessionPage,
+    selected_id: str | None,
+    *,
+    on_select: Callable[[str], None],
+    on_page: Callable[[int], None],
 ) -> None:
-    nodes = list(view.walk())
-    st.subheader("History")
-    if not nodes:
+    st.header("History", anchor=False)
+    if not view.history:
         st.caption("No steps yet.")
         return
-    pages = max(1, math.ceil(len(nodes) / PER_PAGE))
-    page_key = f"tree_page:{view.id}"
-    where = next((i for i, (_, g) in enumerate(nodes) if g.id == selected_id), 0)
-    if st.session_state.get(f"{page_key}:follow") != selected_id:
-        # a new selection (a click here, a finished step): show the page that holds it
-        st.session_state[page_key] = where // PER_PAGE + 1
-        st.session_state[f"{page_key}:follow"] = selected_id
-    page = min(pages, max(1, int(st.session_state.get(page_key, 1))))
-
-    st.caption(f"{len(nodes)} step" + ("s" if len(nodes) != 1 else "") + " · branches indented")
-    for depth, gen in nodes[(page - 1) * PER_PAGE : page * PER_PAGE]:
-        _node(view, gen, depth, gen.id == selected_id, on_select)
-
-    if pages > 1:
-        c1, c2, c3 = st.columns([1, 2, 1])
+    n = view.step_count
+    st.caption(f"{n} step" + ("s" if n != 1 else "") + " · newest first")
+    for row in view.history:
+        _node(row, row.step.id == selected_id, on_select)
+    if view.pages > 1:
+        c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="center")
         c1.button(
-            "",
+            "Newer",
             icon=":material/chevron_left:",
-            key=f"{page_key}:prev",
-            disabled=page <= 1,
-            on_click=_turn,
-            args=(page_key, page - 1),
+            key=f"tree_page:{view.id}:prev",
+            disabled=view.page <= 1,
+            on_click=on_page,
+            args=(view.page - 1,),
+            help="Newer steps",
         )
-        c2.caption(f"Page {page} of {pages}")
+        c2.caption(f"Page {view.page} of {view.pages}")
         c3.button(
-            "",
+            "Older",
             icon=":material/chevron_right:",
-            key=f"{page_key}:next",
-            disabled=page >= pages,
-            on_click=_turn,
-            args=(page_key, page + 1),
+            key=f"tree_page:{view.id}:next",
+            disabled=view.page >= view.pages,
+            on_click=on_page,
+            args=(view.page + 1,),
+            help="Older steps",
         )
 
 
-def _turn(page_key: str, page: int) -> None:
-    st.session_state[page_key] = page
-
-
-def _node(
-    view: SessionView,
-    gen: GenerationView,
-    depth: int,
-    selected: bool,
-    on_select: Callable[[str], None],
-) -> None:
-    indent = min(depth, MAX_INDENT)
-    weights = ([0.22 * indent] if indent else []) + [0.7, 2.3]
-    cols = st.columns(weights, vertical_alignment="center", gap="small")
-    thumb_col, text_col = cols[-2], cols[-1]
-    thumb = thumbnail(gen.output) if gen.status == "succeeded" else None
-    if thumb is not None:
-        thumb_col.image(thumb, width="stretch")
+def _node(row: HistoryRow, selected: bool, on_select: Callable[[str], None]) -> None:
+    gen = row.step
+    thumb_col, text_col = st.columns([0.7, 2.3], vertical_alignment="center", gap="small")
+    source = thumbnail_source(gen.output) if gen.status == "succeeded" else None
+    if source is not None:
+        with thumb_col:
+            show_image(
+                source, alt=f"Step {gen.step}: {gen.generation.prompt[:120]}", width="stretch"
+            )
     else:
         thumb_col.markdown(STATUS_ICONS.get(gen.status, ""))
-    parent = view.by_id.get(gen.parent_id or "")
-    branch = f" ← {parent.step}" if parent is not None else ""
     text_col.button(
-        f"Step {gen.step}{branch}",
+        f"Step {gen.step}",
         key=f"node:{gen.id}",
         type="primary" if selected else "secondary",
-        icon=":material/subdirectory_arrow_right:" if depth else None,
+        icon=":material/subdirectory_arrow_right:" if row.branches and gen.step > 1 else None,
         on_click=on_select,
         args=(gen.id,),
-        help=gen.generation.prompt[:300],
+        help=md(gen.generation.prompt[:300]),
     )
-    text_col.caption(f"{status_text(gen)} · {mode_label(gen.generation.mode)}")
+    # markdown, not a caption: the status colour stays readable (a caption fades it)
+    text_col.markdown(f"{status_text(gen)} · {mode_label(gen.generation.mode)}{origin(row)}")

@@ -1,5 +1,11 @@
-"""While steps are queued or running, a fragment polls their status every second without
-rerunning the page; when one finishes, the whole page reruns once to show it (selected)."""
+"""While steps are queued or running, a fragment looks at their state a few times a second
+without rerunning the page; when one finishes, the whole page reruns once to show it (selected).
+
+Why a short tick: Streamlit offers no way to push from the server, and a fragment that waited
+for the job would hold the session's script thread (a click would wait for it). A fragment
+rerun is cheap (one indexed query of the steps in flight), so it runs often, and only while
+something is in flight; the first run uses what the page has just read.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +15,32 @@ import streamlit as st
 
 from studio import sessions
 from studio.services import Services
-from studio.sessions import SessionView
+from studio.sessions import SessionPage, StepProgress
 from studio.ui.session.history_tree import STATUS_ICONS
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.2
 
 
 def render_live_status(
-    services: Services, owner: str, view: SessionView, on_finished: Callable[[str], None]
+    services: Services, owner: str, view: SessionPage, on_finished: Callable[[str], None]
 ) -> None:
-    in_flight = {g.id for g in view.generations if g.active}
+    in_flight = {g.id: g.step for g in view.in_flight}
     if not in_flight:
         return
+    read_now = [
+        StepProgress(g.id, g.step, g.status, g.stage, g.cancel_requested) for g in view.in_flight
+    ]
 
     @st.fragment(run_every=POLL_SECONDS)
     def live() -> None:
-        steps = sessions.steps_in_flight(services, owner, view.id)
-        finished = in_flight - {s.id for s in steps}
+        if read_now:  # the run inline with the page: what the page read a moment ago
+            steps = list(read_now)
+            read_now.clear()
+        else:
+            steps = sessions.steps_in_flight(services, owner, view.id)
+        finished = set(in_flight) - {s.id for s in steps}
         if finished:
-            newest = max(finished, key=lambda gid: view.by_id[gid].step)
-            on_finished(newest)
+            on_finished(max(finished, key=in_flight.__getitem__))
             st.rerun(scope="app")
         with st.container(border=True):
             for s in steps:

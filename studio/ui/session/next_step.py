@@ -4,20 +4,23 @@ the advanced parameters."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 
 import streamlit as st
+from PIL import Image
 
 from studio import imaging, sessions
 from studio.services import Services
-from studio.sessions import GenerationParams, GenerationView, SessionView
+from studio.sessions import GenerationParams, GenerationView, SessionPage
 from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
-from studio.ui.common.media import full_image
+from studio.ui.common.media import media_source
 from studio.ui.common.model_picker import pick_model
+from studio.ui.common.text import md
 from studio.ui.session import param_form
-from studio.ui.session.mask_canvas import paint_mask
+from studio.ui.session.mask_canvas import brush_size, paint_mask
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
 MASK_CHOICES = {"none": "No mask", "paint": "Paint a mask", "upload": "Upload a mask"}
@@ -35,7 +38,7 @@ def model_key(session_id: str) -> str:
 def render_next_step(
     services: Services,
     owner: str,
-    view: SessionView,
+    view: SessionPage,
     selected: GenerationView | None,
     *,
     on_select: Callable[[str], None],
@@ -43,7 +46,7 @@ def render_next_step(
 ) -> None:
     sid = view.id
     prefix = form_prefix(sid)
-    st.subheader("Next step")
+    st.header("Next step", anchor=False)
 
     source_kind = st.segmented_control(
         "Start from",
@@ -77,13 +80,13 @@ def render_next_step(
     )
     canvas_data = None
     mask_bytes: bytes | None = None
-    if mask_kind == "paint":  # only now is the source's full image needed
-        source_image = upload_bytes or (full_image(parent.output) if parent else None)
-        if source_image is None:
+    paint_on = _paint_source(upload_bytes, parent) if mask_kind == "paint" else None
+    brush = 0
+    if mask_kind == "paint":
+        if paint_on is None:
             st.info("Choose or upload the image to paint on first.")
         else:
-            nonce = st.session_state.get(f"{prefix}/canvas_nonce", 0)
-            canvas_data = paint_mask(source_image, key=f"{prefix}/canvas/{nonce}")
+            brush = brush_size(key=prefix)
     elif mask_kind == "upload":
         file = st.file_uploader(
             "Mask (same size as the image; white or transparent = change)",
@@ -95,6 +98,11 @@ def render_next_step(
     mode = "image_to_image" if mask_kind == "none" else "inpaint"
 
     with st.form(f"{prefix}/form", border=True):
+        if paint_on is not None:  # inside the form: strokes are sent with the submission
+            nonce = st.session_state.get(f"{prefix}/canvas_nonce", 0)
+            canvas_data = paint_mask(
+                paint_on[0], paint_on[1], key=f"{prefix}/canvas/{nonce}", brush=brush
+            )
         prompt = param_form.prompt_box(
             prefix,
             label="Prompt",
@@ -150,6 +158,23 @@ def render_next_step(
         st.rerun()
 
 
+def _paint_source(
+    upload: bytes | None, parent: GenerationView | None
+) -> tuple[bytes | str, tuple[int, int]] | None:
+    """The image to paint on (bytes, or a URL the browser loads) and its size in pixels."""
+    if upload is not None:
+        try:
+            with Image.open(io.BytesIO(upload)) as im:
+                return upload, im.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None  # not an image: the submission says why
+    asset = parent.output if parent is not None else None
+    source = media_source(asset)
+    if asset is None or source is None or not asset.width or not asset.height:
+        return None
+    return source, (asset.width, asset.height)
+
+
 def _offer_embedded_parameters(data: bytes, session_id: str) -> None:
     """An uploaded PNG made here (or by another tool) carries its parameters: offer them."""
     found = imaging.read_parameters(data)
@@ -161,7 +186,7 @@ def _offer_embedded_parameters(data: bytes, session_id: str) -> None:
         param_form.fill(st.session_state, form_prefix(session_id), params, model_key(session_id))
 
     st.info(
-        f"This image carries its parameters: “{params.prompt[:120]}”.",
+        f"This image carries its parameters: “{md(params.prompt[:120])}”.",
         icon=":material/data_object:",
     )
     st.button(
@@ -173,13 +198,13 @@ def _offer_embedded_parameters(data: bytes, session_id: str) -> None:
 
 
 def _iterate_from(
-    view: SessionView,
+    view: SessionPage,
     selected: GenerationView | None,
     on_select: Callable[[str], None],
     prefix: str,
 ) -> GenerationView | None:
     """'Iterate from': the selected step when it has an image, else the latest image."""
-    outputs = view.output_choices(selected.id if selected is not None else None)
+    outputs = view.choices
     if not outputs:
         st.info("No finished image to iterate from yet: wait for one, or upload an image.")
         return None

@@ -1,5 +1,5 @@
-"""The selected step: its image large with badges, its details, and what can be done with it
-(regenerate, duplicate into the form, cancel, delete, download, compare)."""
+"""The selected step: its image large with badges, where it came from, its details, and what
+can be done with it (regenerate, duplicate into the form, cancel, delete, download, compare)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,33 @@ from studio import sessions
 from studio.humanize import duration, money
 from studio.providers.base import mode_label
 from studio.services import Services
-from studio.sessions import GenerationView, SessionView
+from studio.sessions import GenerationView, SessionPage
 from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
-from studio.ui.common.media import full_image, mask_overlay
+from studio.ui.common.media import mask_overlay, media_source, show_image
+from studio.ui.common.text import md
 from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS
 
+FAILURE_LABELS = {
+    "permanent": "refused",
+    "auth": "not authorized",
+    "rate_limit": "rate limited",
+    "temporary": "a temporary error",
+}
 
-def render_viewer(view: SessionView, gen: GenerationView) -> None:
+
+def image_alt(gen: GenerationView, what: str = "Image") -> str:
+    return f"{what} of step {gen.step}: {gen.generation.prompt[:200]}"
+
+
+def render_viewer(view: SessionPage, gen: GenerationView) -> None:
     """The selected step's image (or its state), with badges."""
     g = gen.generation
-    st.markdown(f"#### Step {gen.step} · {mode_label(g.mode)}")
+    st.header(f"Step {gen.step} · {mode_label(g.mode)}", anchor=False)
+    _lineage(view, gen)
     out = gen.output
     if gen.status == "succeeded" and out is not None:
-        image = full_image(out)
+        image: bytes | str | None = media_source(out)
         if gen.mask is not None and st.toggle(
             "Show the mask",
             key=f"overlay:{gen.id}",
@@ -33,15 +46,22 @@ def render_viewer(view: SessionView, gen: GenerationView) -> None:
         ):
             image = mask_overlay(out, gen.mask) or image
         if image is None:
-            st.warning("This image's file is missing from storage.")
+            st.warning("This image's file is missing from storage.", icon=":material/broken_image:")
         else:
-            st.image(image, width="stretch", caption=g.prompt[:200])
+            show_image(image, alt=image_alt(gen), width="stretch")
+            st.text(g.prompt[:200])  # the prompt as plain text, never as markdown
         if len(gen.outputs) > 1:
             cols = st.columns(len(gen.outputs))
             for i, (col, asset) in enumerate(zip(cols, gen.outputs, strict=True)):
-                extra = full_image(asset)
+                extra = media_source(asset)
                 if extra is not None:
-                    col.image(extra, width="stretch", caption=f"image {i + 1}")
+                    with col:
+                        show_image(
+                            extra,
+                            alt=image_alt(gen, f"Image {i + 1}"),
+                            width="stretch",
+                            caption=f"image {i + 1}",
+                        )
     elif gen.active:
         what = (
             "is waiting for a worker"
@@ -52,19 +72,25 @@ def render_viewer(view: SessionView, gen: GenerationView) -> None:
             f"Step {gen.step} {what}. This page updates by itself.", icon=":material/hourglass_top:"
         )
     elif gen.status == "failed":
-        label = {
-            "permanent": "refused",
-            "auth": "not authorized",
-            "rate_limit": "rate limited",
-            "temporary": "a temporary error",
-        }.get(gen.error_class or "", "an error")
+        label = FAILURE_LABELS.get(gen.error_class or "", "an error")
         st.error(
-            f"Step {gen.step} failed ({label}): {gen.error or 'no reason given'}",
+            f"Step {gen.step} failed ({label}): {md(gen.error or 'no reason given')}",
             icon=":material/error:",
         )
     else:
         st.warning(f"Step {gen.step} was canceled.", icon=":material/block:")
     _badges(gen)
+
+
+def _lineage(view: SessionPage, gen: GenerationView) -> None:
+    """Where the step came from: its nearest ancestors, parent last."""
+    if not view.lineage:
+        if gen.input is not None:
+            st.caption("Made from an uploaded image.")
+        return
+    steps = [f"step {a.step}" for a in reversed(view.lineage)] + [f"step {gen.step}"]
+    start = "" if view.lineage_complete else "… → "
+    st.caption(f"Made from {start}{' → '.join(steps)}")
 
 
 def _badges(gen: GenerationView) -> None:
@@ -74,7 +100,7 @@ def _badges(gen: GenerationView) -> None:
     height = out.height if out is not None else p.get("height")
     row = st.container(horizontal=True, gap="small")
     with row:
-        st.badge(f"{g.provider} · {g.model}", icon=":material/memory:", color="violet")
+        st.badge(f"{md(g.provider)} · {md(g.model)}", icon=":material/memory:", color="violet")
         if width and height:
             st.badge(f"{width} × {height}", icon=":material/aspect_ratio:", color="gray")
         if p.get("seed") is not None:
@@ -89,9 +115,9 @@ def _badges(gen: GenerationView) -> None:
         st.badge(money(g.cost_actual, g.cost_estimate), icon=":material/payments:", color="orange")
 
 
-def render_details(view: SessionView, gen: GenerationView) -> None:
+def render_details(view: SessionPage, gen: GenerationView) -> None:
     g, p = gen.generation, gen.params
-    parent = view.by_id.get(gen.parent_id or "")
+    parent = view.parent
     rows = [
         ("Prompt", g.prompt),
         ("Negative prompt", g.negative_prompt or "–"),
@@ -118,7 +144,7 @@ def render_details(view: SessionView, gen: GenerationView) -> None:
 def render_actions(
     services: Services,
     owner: str,
-    view: SessionView,
+    view: SessionPage,
     gen: GenerationView,
     *,
     on_duplicate: Callable[[str], None],
@@ -181,35 +207,46 @@ def _download(services: Services, owner: str, generation_id: str) -> bytes:
     return data
 
 
-def render_compare(view: SessionView, gen: GenerationView) -> None:
-    outputs = view.output_choices(gen.id, gen.parent_id)
+def render_compare(view: SessionPage, gen: GenerationView) -> None:
+    """Two finished images side by side: by default the selected step and its parent, and the
+    boxes follow the selection (their keys name the selected step)."""
+    outputs = view.choices
     if len(outputs) < 2:
         return
     # A toggle, not an expander: an expander's body runs (and loads both images) even closed.
-    if st.toggle("Compare two outputs side by side", key=f"cmp:{view.id}"):
-        labels = {g.id: f"Step {g.step}: {g.generation.prompt[:50]}" for g in outputs}
-        ids = list(labels)
-        first = ids.index(gen.id) if gen.id in labels else 0
-        other = (
-            gen.parent_id
-            if gen.parent_id in labels and gen.parent_id != ids[first]
-            else (ids[1] if first == 0 else ids[0])
-        )
-        c1, c2 = st.columns(2)
-        label_of = labels.__getitem__
-        a = c1.selectbox("Left", ids, index=first, format_func=label_of, key=f"cmp_a:{view.id}")
-        b = c2.selectbox(
-            "Right", ids, index=ids.index(other), format_func=label_of, key=f"cmp_b:{view.id}"
-        )
-        for col, gid in ((c1, a), (c2, b)):
-            if gid is None:
-                continue
-            shown = view.by_id[gid]
-            data = full_image(shown.output)
+    if not st.toggle("Compare two outputs side by side", key=f"cmp:{view.id}"):
+        return
+    labels = {g.id: f"Step {g.step}: {g.generation.prompt[:50]}" for g in outputs}
+    ids = list(labels)
+    first = ids.index(gen.id) if gen.id in labels else 0
+    parent = view.parent
+    other = (
+        parent.id
+        if parent is not None and parent.id in labels and parent.id != ids[first]
+        else (ids[1] if first == 0 else ids[0])
+    )
+    c1, c2 = st.columns(2)
+    label_of = labels.__getitem__
+    a = c1.selectbox(
+        "Left", ids, index=first, format_func=label_of, key=f"cmp_a:{view.id}:{gen.id}"
+    )
+    b = c2.selectbox(
+        "Right",
+        ids,
+        index=ids.index(other),
+        format_func=label_of,
+        key=f"cmp_b:{view.id}:{gen.id}",
+    )
+    for col, gid in ((c1, a), (c2, b)):
+        if gid is None:
+            continue
+        shown = view.by_id[gid]
+        data = media_source(shown.output)
+        with col:
             if data is not None:
-                col.image(data, width="stretch")
+                show_image(data, alt=image_alt(shown), width="stretch")
             p = shown.params
-            col.caption(
-                f"{shown.generation.model} · seed {p.get('seed', '–')} · "
+            st.caption(
+                f"{md(shown.generation.model)} · seed {p.get('seed', '–')} · "
                 f"strength {p.get('strength', '–')} · {duration(shown.generation.duration_ms)}"
             )

@@ -26,7 +26,7 @@ def _provider_label(services: Services, name: str) -> str:
 def _render_header(services: Services, owner: str, song: SongView) -> None:
     left, right = st.columns([4, 1], vertical_alignment="center")
     with left:
-        st.subheader(md(song.title), anchor=False)
+        st.header(md(song.title), anchor=False)
         badges = st.container(horizontal=True, gap="small")
         with badges:
             if song.published:
@@ -62,8 +62,8 @@ def _render_progress(services: Services, song: SongView) -> None:
     if song.conversation:
         c = song.conversation
         st.caption(
-            f"Conversation `{c.conversation_id}` · {_provider_label(services, c.provider)} "
-            f"· `{c.model}` "
+            f"Conversation {c.conversation_id} · {_provider_label(services, c.provider)} "
+            f"· {md(c.model)} "
             f"· started {c.created_at:%Y-%m-%d %H:%M} UTC"
         )
 
@@ -80,7 +80,7 @@ def _render_waiting(services: Services, owner: str, song: SongView) -> None:
         elif later == 1:
             waiting = f" Verse {p.verse_count} waits for it."
         st.warning(
-            f"**Verse {n} failed**: {(head.last_error or 'no reason recorded').rstrip('.')}."
+            f"**Verse {n} failed**: {md((head.last_error or 'no reason recorded').rstrip('.'))}."
             f"{waiting} Requeue it to try again, or skip it to let the rest go on — here or "
             "on the Jobs page.",
             icon=":material/error:",
@@ -143,12 +143,17 @@ def _render_strip(services: Services, song: SongView) -> None:
         done = done[:MAX_STRIP]
     pictures, captions = [], []
     for v in done:
-        data = media.thumbnail(v.illustration)
-        if data:
-            pictures.append(data)
+        source = media.thumbnail_source(v.illustration)
+        if source is not None:
+            pictures.append(source)
             captions.append(f"Verse {v.number}")
     if pictures:
-        st.image(pictures, caption=captions, width=150)
+        media.show_image(
+            pictures,
+            alt=[f"Illustration of {c.lower()}" for c in captions],
+            caption=captions,
+            width=150,
+        )
 
 
 def _verse_status(v: VerseView) -> str:
@@ -166,9 +171,14 @@ def _render_verse(services: Services, v: VerseView) -> None:
     with st.container(border=True):
         pic, words = st.columns([3, 2])
         with pic:
-            data = media.full_image(v.illustration)
-            if data:
-                st.image(data, width="stretch", caption=f"Verse {v.number}")
+            data = media.media_source(v.illustration)
+            if data is not None:
+                media.show_image(
+                    data,
+                    alt=f"Illustration of verse {v.number}",
+                    width="stretch",
+                    caption=f"Verse {v.number}",
+                )
             elif v.illustration is not None:
                 st.warning(
                     "The illustration file is missing from storage.",
@@ -181,14 +191,14 @@ def _render_verse(services: Services, v: VerseView) -> None:
             st.markdown(md(v.text))
             if v.provider:
                 st.caption(
-                    f":material/brush: {_provider_label(services, v.provider)} · `{v.model}`"
+                    f":material/brush: {_provider_label(services, v.provider)} · {md(v.model or '')}"
                     + (f" · {v.illustrated_at:%Y-%m-%d %H:%M} UTC" if v.illustrated_at else "")
                 )
             if v.summary:
                 st.markdown(f":material/notes: *{md(v.summary)}*")
             if v.state.status == "failed":
                 st.error(
-                    f"Failed ({v.state.error_class or 'unknown'}): {v.state.error}",
+                    f"Failed ({v.state.error_class or 'unknown'}): {md(v.state.error or '')}",
                     icon=":material/error:",
                 )
             elif v.illustration is not None and _verse_status(v):
@@ -196,10 +206,11 @@ def _render_verse(services: Services, v: VerseView) -> None:
             if v.prompt or v.illustration is not None:
                 with st.expander("Prompt and thumbnail", icon=":material/description:"):
                     if v.illustration is not None:
-                        thumb = media.thumbnail(v.illustration)
-                        if thumb:
-                            st.image(
+                        thumb = media.thumbnail_source(v.illustration)
+                        if thumb is not None:
+                            media.show_image(
                                 thumb,
+                                alt=f"Thumbnail of verse {v.number}",
                                 caption="Thumbnail (replayed to the model with the next verses)",
                                 width=160,
                             )
@@ -224,23 +235,32 @@ def _render_verses(services: Services, song: SongView) -> None:
         _render_verse(services, v)
 
 
+def _state(song: SongView) -> tuple[int, ...]:
+    p = song.progress
+    return (p.verse_count, p.illustrated, p.queued, p.running, p.failed, p.skipped)
+
+
 def render_song(services: Services, owner: str, song_id: str) -> None:
-    """A song's detail. While verses are queued or running it refreshes itself every couple of
-    seconds (the embedded worker or `studio worker` may be illustrating them)."""
+    """A song's detail. While verses are queued or running, a fragment looks at its progress
+    every couple of seconds (the embedded worker or `studio worker` may be illustrating them)
+    and redraws only that; the verses are redrawn (the whole page reruns) when a verse's state
+    changes, not on every look."""
     with user_errors():
         song = songs.get_song(services, owner, song_id)
         _render_header(services, owner, song)
-        active = song.progress.active
+        shown = _state(song)
+        first = [True]  # the run inline with the page draws what the page read
 
-        @st.fragment(run_every=REFRESH_SECONDS if active else None)
+        @st.fragment(run_every=REFRESH_SECONDS if song.progress.active else None)
         def live() -> None:
             with user_errors():
-                current = songs.get_song(services, owner, song_id)
-                if active and not current.progress.active:
-                    st.rerun()  # done: refresh the whole page (table included), stop polling
+                current = song if first else songs.get_song(services, owner, song_id)
+                first.clear()
+                if _state(current) != shown:
+                    st.rerun()  # a verse moved on: redraw the page (verses, table) once
                 _render_progress(services, current)
                 _render_waiting(services, owner, current)
-                _render_strip(services, current)
-                _render_verses(services, current)
 
         live()
+        _render_strip(services, song)
+        _render_verses(services, song)

@@ -24,11 +24,14 @@ _CHOICE = "song_choice"
 _FORM_GEN = "_song_form_gen"
 
 
-def _data_url(data: bytes | None) -> str | None:
-    if not data:
-        return None
-    mime = "image/webp" if data[8:12] == b"WEBP" else "image/png"
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+def _cover(row: SongRow) -> str | None:
+    """The cover thumbnail as the table's image column takes it: a presigned URL, or the bytes
+    inline as a data URL (local storage)."""
+    source = media.thumbnail_source(row.cover)
+    if source is None or isinstance(source, str):
+        return source
+    mime = "image/webp" if source[8:12] == b"WEBP" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(source).decode('ascii')}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +102,7 @@ def render_create_form(services: Services, owner: str, *, expanded: bool) -> Non
 
 
 def songs_frame(services: Services, rows: list[SongRow]) -> pd.DataFrame:
-    covers = [_data_url(media.thumbnail(r.cover)) if r.cover else None for r in rows]
+    covers = [_cover(r) for r in rows]
     return pd.DataFrame(
         {
             "Cover": [c or "" for c in covers],

@@ -1,6 +1,7 @@
 """One scene or character on the Storyboards page: its current image and video, the four
-generate buttons, editing and deleting it, its work in flight and its history; and the grid of
-earlier work the page reuses."""
+generate buttons, editing and deleting it, its work in flight and its history (read only when
+its expander is opened); and the grid of earlier work the page reuses. Everything people typed
+(names, descriptions, prompts, error texts) is shown as text, never as markdown."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from db.types import utcnow
 from studio import storyboards as sb
 from studio.humanize import money
 from studio.services import Services
-from studio.storyboards import EntityView, GenerationView
+from studio.storyboards import EntityCard, GenerationView
 from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
-from studio.ui.common.media import full_image, thumbnail
+from studio.ui.common.keys import following
+from studio.ui.common.media import media_source, show_image, thumbnail_source
+from studio.ui.common.text import md
 from studio.ui.storyboards.header import KIND_LABELS, format_when, model_label, split_choice
 
 HISTORY_COLUMNS = 4
@@ -45,35 +48,38 @@ def _media_caption(
     return " · ".join(parts)
 
 
-def _show_image(services: Services, ev: EntityView, now: datetime) -> None:
+def _missing(icon: str, text: str) -> None:
+    with st.container(
+        border=True, height=160, vertical_alignment="center", horizontal_alignment="center"
+    ):
+        st.caption(f"{icon} {text}")
+
+
+def _show_image(services: Services, ev: EntityCard, now: datetime) -> None:
     st.markdown("**Image**")
-    data = full_image(ev.image)
-    if data is None:
-        with st.container(
-            border=True, height=160, vertical_alignment="center", horizontal_alignment="center"
-        ):
-            st.caption(":material/image: No image yet")
+    if ev.image is None:
+        _missing(":material/image:", "No image yet")
         return
-    image = ev.image
-    assert image is not None  # full_image(None) is None
-    portrait = (image.height or 0) > (image.width or 0)
-    st.image(data, width=300 if portrait else "stretch")
+    source = media_source(ev.image)
+    if source is None:
+        _missing(":material/broken_image:", "The image's file is missing from storage.")
+        return
+    portrait = (ev.image.height or 0) > (ev.image.width or 0)
+    show_image(source, alt=f"Image of {ev.name}", width=300 if portrait else "stretch")
     st.caption(_media_caption(services, ev.image_generation, ev.entity.image_generated_at, now))
 
 
-def _show_video(services: Services, ev: EntityView, now: datetime) -> None:
+def _show_video(services: Services, ev: EntityCard, now: datetime) -> None:
     st.markdown("**Video**")
-    data = full_image(ev.video)
-    if data is None:
-        with st.container(
-            border=True, height=160, vertical_alignment="center", horizontal_alignment="center"
-        ):
-            st.caption(":material/movie: No video yet")
+    if ev.video is None:
+        _missing(":material/movie:", "No video yet")
         return
-    video = ev.video
-    assert video is not None  # full_image(None) is None
-    portrait = (video.height or 0) > (video.width or 0)
-    st.video(data, format=video.mime_type, width=260 if portrait else "stretch")
+    source = media_source(ev.video)
+    if source is None:
+        _missing(":material/broken_image:", "The video's file is missing from storage.")
+        return
+    portrait = (ev.video.height or 0) > (ev.video.width or 0)
+    st.video(source, format=ev.video.mime_type, width=260 if portrait else "stretch")
     st.caption(_media_caption(services, ev.video_generation, ev.entity.video_generated_at, now))
 
 
@@ -115,16 +121,17 @@ ACTION_HELP = {
 
 
 def _generate_form(
-    services: Services, owner: str, ev: EntityView, models: tuple[str | None, str | None]
+    services: Services, owner: str, ev: EntityCard, models: tuple[str | None, str | None]
 ) -> None:
     prefix = f"sb:gen:{ev.id}"
     has_image = ev.image is not None
+    default_prompt = sb.entity_prompt(ev.entity)
     with st.form(prefix, border=False):
         prompt = st.text_area(
             "Prompt",
-            key=f"{prefix}:prompt",
+            key=following(f"{prefix}:prompt", default_prompt),  # a new description: its prompt
             height=80,
-            value=sb.entity_prompt(ev.entity),
+            value=default_prompt,
             max_chars=services.settings.max_prompt_chars,
             help="For edits and animations, say what should change or move.",
         )
@@ -171,21 +178,29 @@ def _generate_form(
             sb.request_video(services, owner, entity_id=ev.id, options=options, **common)
         else:
             sb.request_animate(services, owner, entity_id=ev.id, options=options, **common)
-        flash(f"Queued: {ACTIONS[clicked][0].lower()} for {ev.name}.", icon=ACTIONS[clicked][1])
+        flash(f"Queued: {ACTIONS[clicked][0].lower()} for {md(ev.name)}.", icon=ACTIONS[clicked][1])
         st.rerun()
 
 
-def _edit_entity(services: Services, owner: str, ev: EntityView) -> None:
-    with st.popover("Edit", icon=":material/edit:"):
-        with st.form(f"sb:edit:{ev.id}", border=False):
-            name = st.text_input("Name", value=ev.name, key=f"sb:edit_name:{ev.id}")
+def _edit_entity(services: Services, owner: str, ev: EntityCard) -> None:
+    # Lazy: the form inside is drawn only while the popover is open.
+    edit = st.popover("Edit", icon=":material/edit:", key=f"sb:edit:{ev.id}", on_change="rerun")
+    if edit.open:
+        with edit, st.form(f"sb:edit:{ev.id}:form", border=False):
+            current = (ev.name, ev.description)
+            name = st.text_input(
+                "Name", value=ev.name, key=following(f"sb:edit_name:{ev.id}", *current)
+            )
             description = st.text_area(
-                "Description", value=ev.description, height=100, key=f"sb:edit_desc:{ev.id}"
+                "Description",
+                value=ev.description,
+                height=100,
+                key=following(f"sb:edit_desc:{ev.id}", *current),
             )
             if st.form_submit_button("Save", type="primary"):
                 with user_errors():
                     sb.update_entity(services, owner, ev.id, name=name, description=description)
-                    flash(f"Saved {name.strip() or ev.name}.")
+                    flash(f"Saved {md(name.strip() or ev.name)}.")
                     st.rerun()
     if st.button("Delete…", key=f"sb:delete:{ev.id}", icon=":material/delete:", type="tertiary"):
         _confirm_delete(services, owner, ev.id, ev.name, KIND_LABELS[ev.kind].lower())
@@ -193,38 +208,56 @@ def _edit_entity(services: Services, owner: str, ev: EntityView) -> None:
 
 @st.dialog("Delete")
 def _confirm_delete(services: Services, owner: str, entity_id: str, name: str, what: str) -> None:
-    st.write(
-        f"Delete the {what} **{name}** with its history? Work still queued for it is "
+    st.markdown(
+        f"Delete the {what} **{md(name)}** with its history? Work still queued for it is "
         "canceled. This cannot be undone."
     )
     c1, c2 = st.columns(2)
     if c1.button("Delete", type="primary", key="sb:confirm_delete"):
         with user_errors():
             sb.delete_entity(services, owner, entity_id)
-            flash(f"Deleted {name}.", icon=":material/delete:")
+            flash(f"Deleted {md(name)}.", icon=":material/delete:")
             st.rerun()
     if c2.button("Keep it", key="sb:keep"):
         st.rerun()
 
 
-def _history(services: Services, ev: EntityView, now: datetime) -> None:
-    images, videos = ev.history("image"), ev.history("video")
-    total = len(images) + len(videos)
+def _history(services: Services, owner: str, ev: EntityCard, now: datetime) -> None:
+    total = ev.history_count
     if not total:
         return
-    with st.expander(
-        f"History · {total} earlier version{'s' * (total != 1)}", icon=":material/history:"
-    ):
+    history = st.expander(
+        f"History · {total} earlier version{'s' * (total != 1)}",
+        icon=":material/history:",
+        key=f"sb:history:{ev.id}",
+        on_change="rerun",  # read and drawn only while open
+    )
+    if not history.open:
+        return
+    with history:
+        images, videos = sb.entity_history(services, owner, ev.id)
         if images:
             st.markdown("**Earlier images**")
-            grid(images, now, lambda g: st.image(thumbnail(g.asset) or b"", width="stretch"))
+            grid(images, now, show_thumbnail)
         if videos:
             st.markdown("**Earlier videos**")
-            grid(
-                videos,
-                now,
-                lambda g: st.video(full_image(g.asset) or b"", format=_mime(g)),
-            )
+            grid(videos, now, show_video)
+
+
+def show_thumbnail(gen: GenerationView) -> None:
+    source = thumbnail_source(gen.asset)
+    if source is None:
+        st.caption(":material/broken_image: The file is missing from storage.")
+    else:
+        show_image(source, alt=f"{gen.mode_label}: {gen.prompt[:120]}", width="stretch")
+
+
+def show_video(gen: GenerationView) -> None:
+    source = media_source(gen.asset)
+    if source is None or gen.asset is None:
+        st.caption(":material/broken_image: The file is missing from storage.")
+    else:
+        st.video(source, format=gen.asset.mime_type)
 
 
 def grid(
@@ -241,31 +274,31 @@ def grid(
                 show(gen)
                 prompt = " ".join(gen.prompt.split())
                 short = prompt if len(prompt) <= 80 else prompt[:79] + "…"
-                st.caption(f"{format_when(gen.finished_at, now)} · {gen.mode_label}: {short}")
+                st.caption(f"{format_when(gen.finished_at, now)} · {gen.mode_label}: {md(short)}")
                 if show_ids and gen.asset is not None:
-                    st.caption(f"asset `{gen.asset.id}`")
+                    st.caption(f"asset {gen.asset.id}")
 
 
 def render_entity(
-    services: Services, owner: str, ev: EntityView, models: tuple[str | None, str | None]
+    services: Services, owner: str, ev: EntityCard, models: tuple[str | None, str | None]
 ) -> None:
     now = utcnow()
     with st.container(border=True, key=f"sb:entity:{ev.id}"):
         head, tools = st.columns([4, 1], vertical_alignment="top")
         icon = ":material/landscape:" if ev.kind == "scene" else ":material/person:"
-        head.subheader(f"{icon} {ev.name}", anchor=False)
+        head.subheader(f"{icon} {md(ev.name)}", anchor=False)
         if ev.description:
-            head.markdown(ev.description)
-        head.caption(f"{KIND_LABELS[ev.kind]} · id `{ev.id}`")
+            head.markdown(md(ev.description))
+        head.caption(f"{KIND_LABELS[ev.kind]} · id {ev.id}")
         with tools.container(horizontal=True, horizontal_alignment="right"):
             _edit_entity(services, owner, ev)
         for gen in ev.active:
             st.markdown(describe_own(gen))
         for media in ("image", "video"):
-            failure = ev.last_failure(media)
+            failure = ev.failures.get(media)
             if failure is not None:
                 st.error(
-                    f"The last {failure.mode_label} failed: {failure.error}",
+                    f"The last {failure.mode_label} failed: {md(failure.error or '')}",
                     icon=":material/error:",
                 )
         image_col, video_col = st.columns(2, gap="medium")
@@ -274,7 +307,7 @@ def render_entity(
         with video_col:
             _show_video(services, ev, now)
         _generate_form(services, owner, ev, models)
-        _history(services, ev, now)
+        _history(services, owner, ev, now)
 
 
 def describe_own(gen: GenerationView) -> str:

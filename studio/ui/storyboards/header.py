@@ -16,9 +16,11 @@ from studio.errors import InProgress, StudioError
 from studio.humanize import ago
 from studio.providers.base import mode_label
 from studio.services import Services
-from studio.storyboards import StoryboardView
+from studio.storyboards import StoryboardPage
 from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
+from studio.ui.common.keys import following
+from studio.ui.common.text import md
 
 log = logging.getLogger("studio.ui")
 
@@ -40,7 +42,7 @@ def model_label(services: Services, provider: str, model: str) -> str:
     return f"{model} · {provider}"
 
 
-def _clear_offer(services: Services, owner: str, view: StoryboardView) -> None:
+def _clear_offer(services: Services, owner: str, view: StoryboardPage) -> None:
     offer = st.session_state.get(OFFER)
     if not offer or offer.get("storyboard") != view.id:
         return
@@ -142,16 +144,16 @@ def _model_summary(services: Services, key: str) -> str:
 
 
 def render_header(
-    services: Services, owner: str, view: StoryboardView
+    services: Services, owner: str, view: StoryboardPage
 ) -> tuple[str | None, str | None]:
     """Title, counts, and the row of storyboard actions; returns the chosen (image, video)
     models."""
     now = utcnow()
-    st.header(view.title, anchor=False)
-    n_s, n_c = len(view.scenes), len(view.characters)
+    st.header(md(view.title), anchor=False)
+    n_s, n_c = view.scenes, view.characters
     st.caption(
         f"{n_s} scene{'s' * (n_s != 1)} · {n_c} character{'s' * (n_c != 1)} · "
-        f"updated {ago(view.storyboard.updated_at, now)} · id `{view.id}`"
+        f"updated {ago(view.storyboard.updated_at, now)} · id {view.id}"
     )
     with st.container(horizontal=True, vertical_alignment="center"):
         models_box = st.popover("Models", icon=":material/tune:")
@@ -160,7 +162,7 @@ def render_header(
         whole = st.popover(
             "Images for the whole storyboard",
             icon=":material/burst_mode:",
-            disabled=not view.entities,
+            disabled=not view.entity_count,
             key=WHOLE,
             on_change=_forget_whole_error,
         )
@@ -168,7 +170,9 @@ def render_header(
             _whole_storyboard_form(services, owner, view, models[0])
         with st.popover("Rename", icon=":material/edit:"):
             with st.form("sb:rename", border=False):
-                new_title = st.text_input("Title", value=view.title, key=f"sb:rename:{view.id}")
+                new_title = st.text_input(
+                    "Title", value=view.title, key=following(f"sb:rename:{view.id}", view.title)
+                )
                 if st.form_submit_button("Save", type="primary"):
                     with user_errors():
                         sb.rename_storyboard(services, owner, view.id, new_title)
@@ -196,7 +200,9 @@ def render_header(
         and job.completed_at
         and ((now - job.completed_at).total_seconds() < 3600)
     ):
-        st.caption(f":material/error: The last whole-storyboard run failed: {job.last_error}")
+        st.caption(
+            f":material/error: The last whole-storyboard run failed: {md(job.last_error or '')}"
+        )
     _clear_offer(services, owner, view)
     return models
 
@@ -206,7 +212,7 @@ WHOLE_ERROR = "sb:whole_error"
 
 
 def _whole_storyboard_form(
-    services: Services, owner: str, view: StoryboardView, image_model: str | None
+    services: Services, owner: str, view: StoryboardPage, image_model: str | None
 ) -> None:
     st.markdown(
         "One job makes an image for every scene and character from its name and description. "
@@ -214,7 +220,7 @@ def _whole_storyboard_form(
     )
     error = st.session_state.get(WHOLE_ERROR)
     if error:
-        st.error(error, icon=":material/error:")
+        st.error(md(error), icon=":material/error:")
     with st.form("sb:all", border=False):
         st.text_input(
             "Style (optional)",
@@ -282,9 +288,9 @@ def _remember_in_progress(storyboard_id: str, err: InProgress) -> None:
     }
 
 
-def render_add_entity(services: Services, owner: str, view: StoryboardView) -> None:
+def render_add_entity(services: Services, owner: str, view: StoryboardPage) -> None:
     with st.expander(
-        "Add a scene or character", icon=":material/add_circle:", expanded=not view.entities
+        "Add a scene or character", icon=":material/add_circle:", expanded=not view.entity_count
     ):
         with st.form(f"sb:add:{view.id}", clear_on_submit=True, border=False):
             kind = st.segmented_control(
@@ -317,5 +323,5 @@ def render_add_entity(services: Services, owner: str, view: StoryboardView) -> N
                         name=name,
                         description=description,
                     )
-                    flash(f"Added {KIND_LABELS[entity.kind].lower()} {entity.name}.")
+                    flash(f"Added {KIND_LABELS[entity.kind].lower()} {md(entity.name)}.")
                     st.rerun()

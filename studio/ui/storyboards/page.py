@@ -1,6 +1,10 @@
 """The Storyboards page: pick or create a storyboard, then its header, work in flight, scenes,
-characters, and work made without a scene or character (studio/ui/storyboard_header.py and
-studio/ui/storyboard_entity.py hold the parts)."""
+characters, and work made without a scene or character (header.py and entity.py hold the
+parts).
+
+Only what is on screen is read and drawn: the open tab (tabs rerun the page when switched), one
+page of its scenes or characters, and a closed expander's contents only once it is opened.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,23 @@ import streamlit as st
 from db.types import utcnow
 from studio import storyboards as sb
 from studio.services import Services
-from studio.storyboards import GenerationView, StoryboardView
+from studio.storyboards import GenerationView, StoryboardPage
+from studio.storyboards.page import LOOSE_PER_PAGE
 from studio.ui.common.feedback import flash, user_errors
-from studio.ui.common.media import full_image, thumbnail
-from studio.ui.storyboards.entity import STATUS_ICONS, describe_own, grid, render_entity
+from studio.ui.common.text import md
+from studio.ui.storyboards.entity import (
+    STATUS_ICONS,
+    describe_own,
+    grid,
+    render_entity,
+    show_thumbnail,
+    show_video,
+)
 from studio.ui.storyboards.header import render_add_entity, render_header
 
-POLL_SECONDS = 1.5
+POLL_SECONDS = 0.5
 SELECTED = "sb:selected"
+TABS = {"Scenes": "scene", "Characters": "character", "Other": None}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -37,12 +50,18 @@ def _create_form(services: Services, owner: str, *, key: str, first: bool = Fals
             with user_errors():
                 board = sb.create_storyboard(services, owner, title)
                 st.query_params["storyboard"] = board.id  # selected on the next run
-                flash(f"Created {board.title}.")
+                flash(f"Created {md(board.title)}.")
                 st.rerun()
 
 
+def _picked() -> None:
+    """The picker's callback: the link follows the pick (before the page runs again)."""
+    st.query_params["storyboard"] = st.session_state[SELECTED]
+
+
 def pick_storyboard(services: Services, owner: str) -> str | None:
-    """The selector and the "New storyboard" popover; returns the chosen storyboard's id."""
+    """The selector and the "New storyboard" popover; returns the chosen storyboard's id.
+    The board in the link (`?storyboard=`) is the one shown; picking another changes the link."""
     cards = sb.list_storyboards(services, owner)
     if not cards:
         with st.container(border=True):
@@ -53,16 +72,17 @@ def pick_storyboard(services: Services, owner: str) -> str | None:
             _create_form(services, owner, key="sb:create_first", first=True)
         return None
     by_id = {c.id: c for c in cards}
-    wanted = st.query_params.get("storyboard")
-    if wanted in by_id and st.session_state.get(SELECTED) != wanted:
-        st.session_state[SELECTED] = wanted
-    if st.session_state.get(SELECTED) not in by_id:
+    linked = st.query_params.get("storyboard")
+    if linked in by_id:
+        st.session_state[SELECTED] = linked
+    elif st.session_state.get(SELECTED) not in by_id:
         st.session_state[SELECTED] = cards[0].id
     pick, new = st.columns([4, 1], vertical_alignment="bottom")
     chosen = pick.selectbox(
         "Storyboard",
         list(by_id),
         key=SELECTED,
+        on_change=_picked,
         format_func=lambda i: (
             f"{by_id[i].title} · {by_id[i].scenes} scene(s), {by_id[i].characters} character(s)"
         ),
@@ -79,37 +99,91 @@ def pick_storyboard(services: Services, owner: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _describe(view: StoryboardView, gen: GenerationView) -> str:
-    names = {e.id: e.name for e in view.entities}
-    whom = names.get(gen.generation.entity_id or "", "the storyboard")
-    what = gen.mode_label.capitalize()
+def _describe(item: sb.InFlight) -> str:
+    gen = item.request
+    whom = md(item.entity_name) if item.entity_name else "the storyboard"
     state = gen.stage if gen.status == "running" and gen.stage else gen.status
-    return f"{STATUS_ICONS.get(gen.status, '')} **{what}** for {whom} · {state}"
+    return (
+        f"{STATUS_ICONS.get(gen.status, '')} **{gen.mode_label.capitalize()}** for {whom} · {state}"
+    )
 
 
-def render_live_status(services: Services, owner: str, view: StoryboardView) -> None:
-    in_flight = [g.id for g in view.active]
+def render_live_status(services: Services, owner: str, view: StoryboardPage) -> None:
+    in_flight = [item.request.id for item in view.in_flight]
     job = view.exclusive
     exclusive_active = job is not None and job.active
     if not in_flight and not exclusive_active:
         return
+    names = {item.request.id: item.entity_name for item in view.in_flight}
+    first = [True]  # the run inline with the page uses what the page read
 
     @st.fragment(run_every=POLL_SECONDS)
     def live() -> None:
-        fresh = sb.generation_statuses(services, owner, in_flight)
-        still = [g for g in fresh if g.active]
-        job_now = sb.exclusive_job(services, owner, view.id) if exclusive_active else None
+        if first:
+            first.clear()
+            still = [item.request for item in view.in_flight]
+            job_now = job
+        else:
+            fresh = sb.generation_statuses(services, owner, in_flight)
+            still = [g for g in fresh if g.active]
+            job_now = sb.exclusive_job(services, owner, view.id) if exclusive_active else None
         if len(still) < len(in_flight) or (exclusive_active and not (job_now and job_now.active)):
             st.rerun(scope="app")
         with st.container(border=True, key="sb:live"):
             st.markdown(f":material/pending: **In progress** · {len(still)} request(s)")
             for gen in still:
-                st.markdown(_describe(view, gen))
+                st.markdown(_describe(sb.InFlight(gen, names.get(gen.id))))
 
     live()
 
 
-def render_loose(services: Services, view: StoryboardView) -> None:
+# ---------------------------------------------------------------------------------------------
+# The tabs
+# ---------------------------------------------------------------------------------------------
+
+
+def _pager(key: str, page: int, pages: int) -> None:
+    if pages <= 1:
+        return
+    c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="center")
+    c1.button(
+        "Previous",
+        icon=":material/chevron_left:",
+        key=f"{key}:prev",
+        disabled=page <= 1,
+        on_click=_turn,
+        args=(key, page - 1),
+    )
+    c2.caption(f"Page {page} of {pages}")
+    c3.button(
+        "Next",
+        icon=":material/chevron_right:",
+        key=f"{key}:next",
+        disabled=page >= pages,
+        on_click=_turn,
+        args=(key, page + 1),
+    )
+
+
+def _turn(key: str, page: int) -> None:
+    st.session_state[key] = page
+
+
+def render_entities(
+    services: Services, owner: str, view: StoryboardPage, models: tuple[str | None, str | None]
+) -> None:
+    what = "scenes" if view.kind == "scene" else "characters"
+    count = view.scenes if view.kind == "scene" else view.characters
+    if not count:
+        st.caption(f"No {what} yet: add one above.")
+        return
+    st.caption(f"{count} {what[:-1] if count == 1 else what}")
+    for card in view.cards:
+        render_entity(services, owner, card, models)
+    _pager(_page_key(view.id, view.kind), view.page, view.pages)
+
+
+def render_loose(services: Services, owner: str, view: StoryboardPage) -> None:
     if not view.loose:
         st.caption(
             "Images and videos enqueued for this storyboard without a scene or character "
@@ -117,10 +191,14 @@ def render_loose(services: Services, view: StoryboardView) -> None:
         )
         return
     st.caption(
-        "Made for this storyboard without a scene or character (e.g. from the command "
-        "line), newest first."
+        f"{view.loose} made for this storyboard without a scene or character (e.g. from the "
+        "command line), newest first."
     )
-    _loose_grid(view.loose)
+    key = _page_key(view.id, None)
+    page = int(st.session_state.get(key, 1))
+    _loose_grid(sb.loose_requests(services, owner, view.id, page=page))
+    pages = -(-view.loose // LOOSE_PER_PAGE)
+    _pager(key, min(page, pages), pages)
 
 
 def _loose_grid(gens: list[GenerationView], *, show_ids: bool = False) -> None:
@@ -128,23 +206,35 @@ def _loose_grid(gens: list[GenerationView], *, show_ids: bool = False) -> None:
     now = utcnow()
     for gen in gens:
         if gen.status != "succeeded":
-            st.markdown(describe_own(gen) + (f" — {gen.error}" if gen.error else ""))
+            st.markdown(describe_own(gen) + (f" — {md(gen.error)}" if gen.error else ""))
     images = [g for g in done if g.media == "image"]
     videos = [g for g in done if g.media == "video"]
     if images:
-        grid(
-            images,
-            now,
-            lambda g: st.image(thumbnail(g.asset) or b"", width="stretch"),
-            show_ids=show_ids,
-        )
+        grid(images, now, show_thumbnail, show_ids=show_ids)
     if videos:
-        grid(
-            videos,
-            now,
-            lambda g: st.video(full_image(g.asset) or b"", format=_mime(g)),
-            show_ids=show_ids,
+        grid(videos, now, show_video, show_ids=show_ids)
+
+
+def _page_key(storyboard_id: str, kind: str | None) -> str:
+    return f"sb:page:{storyboard_id}:{kind or 'other'}"
+
+
+def _unfiled(services: Services, owner: str) -> None:
+    """Work enqueued from the command line without a storyboard: read once opened."""
+    if not sb.has_unfiled(services, owner):
+        return
+    shown = st.expander(
+        "Not in a storyboard", icon=":material/folder_open:", key="sb:unfiled", on_change="rerun"
+    )
+    if not shown.open:
+        return
+    with shown:
+        unfiled = sb.list_unfiled(services, owner)
+        st.caption(
+            f"The {len(unfiled)} newest, enqueued from the command line without `--storyboard`. "
+            "Use an asset id from here as `--source` of another command."
         )
+        _loose_grid(unfiled, show_ids=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,41 +246,25 @@ def render_storyboards_page(services: Services, owner: str) -> None:
     storyboard_id = pick_storyboard(services, owner)
     if storyboard_id is None:
         return
-    view = sb.get_storyboard(services, owner, storyboard_id)
+    tabs_key = f"sb:tabs:{storyboard_id}"
+    open_tab = st.session_state.get(tabs_key) or "Scenes"
+    kind = TABS.get(open_tab, "scene")
+    view = sb.open_storyboard(
+        services,
+        owner,
+        storyboard_id,
+        kind=kind,
+        page=int(st.session_state.get(_page_key(storyboard_id, kind), 1)),
+    )
     models = render_header(services, owner, view)
     render_live_status(services, owner, view)
     render_add_entity(services, owner, view)
-    scenes, characters, other = st.tabs(
-        [
-            f"Scenes ({len(view.scenes)})",
-            f"Characters ({len(view.characters)})",
-            f"Other ({len(view.loose)})",
-        ],
-        key=f"sb:tabs:{view.id}",
-    )
-    with scenes:
-        if not view.scenes:
-            st.caption("No scenes yet: add one above.")
-        for ev in view.scenes:
-            render_entity(services, owner, ev, models)
-    with characters:
-        if not view.characters:
-            st.caption("No characters yet: add one above.")
-        for ev in view.characters:
-            render_entity(services, owner, ev, models)
-    with other:
-        render_loose(services, view)
-    unfiled = sb.list_unfiled(services, owner)
-    if unfiled:
-        with st.expander(
-            f"Not in a storyboard · {len(unfiled)} recent", icon=":material/folder_open:"
-        ):
-            st.caption(
-                "Enqueued from the command line without `--storyboard`. Use an asset id "
-                "from here as `--source` of another command."
-            )
-            _loose_grid(unfiled, show_ids=True)
-
-
-def _mime(gen: GenerationView) -> str:
-    return gen.asset.mime_type if gen.asset is not None else "video/mp4"
+    scenes, characters, other = st.tabs(list(TABS), key=tabs_key, on_change="rerun")
+    for tab, name in ((scenes, "Scenes"), (characters, "Characters")):
+        if tab.open and name == open_tab:
+            with tab:
+                render_entities(services, owner, view, models)
+    if other.open:
+        with other:
+            render_loose(services, owner, view)
+    _unfiled(services, owner)
