@@ -131,7 +131,23 @@ def test_work_state_migration_keeps_what_each_step_and_request_showed(engine: sa
             sa.text(request),
             dict(id="r2", status="failed", job="j-one", error="No image.", now=now),
         )
+        conn.execute(
+            sa.text(
+                "INSERT INTO image_assets (id, owner_id, session_id, generation_id, role,"
+                " storage_provider, bucket, key, mime_type, size_bytes, sha256, created_at)"
+                " VALUES ('a1', 'o', 's', 'g1', 'output', 'local', 'b', 'k', 'image/png', 1,"
+                " 'x', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            sa.text("UPDATE image_generations SET parent_generation_id = 'g1' WHERE id = 'g2'")
+        )
     upgrade(engine)
+    with engine.connect() as conn:  # rebuilding a table must not run its ON DELETE actions
+        assert conn.execute(sa.text("SELECT generation_id FROM image_assets")).all() == [("g1",)]
+        parent = sa.text("SELECT parent_generation_id FROM image_generations WHERE id = 'g2'")
+        assert conn.execute(parent).scalar_one() == "g1"
 
     gens, reqs = (
         sa.table(
