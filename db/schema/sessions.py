@@ -45,6 +45,9 @@ class ImageGeneration(Base):
         sa.ForeignKey("image_generations.id", ondelete="SET NULL")
     )
     step: Mapped[int] = mapped_column(nullable=False)
+    # Its place in the session's tree: ordering by (tree_key, step) is depth first
+    # (studio/sessions/tree.py).
+    tree_key: Mapped[str] = mapped_column(sa.String(2000), nullable=False, default="")
     mode: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="text_to_image")
     provider: Mapped[str] = mapped_column(sa.String(50), nullable=False)
     model: Mapped[str] = mapped_column(sa.String(200), nullable=False)
@@ -63,6 +66,7 @@ class ImageGeneration(Base):
     __table_args__ = (
         sa.Index("ix_image_generations_session_created", "session_id", "created_at"),
         sa.Index("ix_image_generations_parent", "parent_generation_id"),
+        sa.Index("ix_image_generations_session_tree", "session_id", "tree_key", "step"),
         # The steps that produced nothing (yet): where a session's work in flight is found
         # without reading its whole history.
         sa.Index(

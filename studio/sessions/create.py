@@ -15,6 +15,7 @@ from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
 from studio import assets, imaging, limits, submissions
 from studio.errors import Invalid
+from studio.sessions import tree
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
     JOB_KIND,
@@ -71,10 +72,12 @@ def _add_generation(
     estimate = estimate_cost(checked)
     limits.check(db, services.settings, session.owner_id, estimate, what="step")
     p = checked.params
+    step = _next_step(db, session.id)
     gen = ImageGeneration(
         session_id=session.id,
         parent_generation_id=parent_id,
-        step=_next_step(db, session.id),
+        step=step,
+        tree_key=tree.key_for(db, parent_id, step),
         mode=checked.mode,
         provider=p.provider,
         model=p.model,

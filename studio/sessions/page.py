@@ -1,10 +1,10 @@
 """What the Session page shows, read in a fixed number of queries whatever the session's size:
-the selected step and its nearest ancestors, one page of the history (newest first, the
+the selected step and its nearest ancestors, one page of the history (in tree order, the
 database doing the paging), the newest finished images to iterate from or compare, and the
 steps in flight. A session of ten thousand steps reads as much as one of ten.
 
-The history lists steps newest first; a step that does not continue the step just before it
-(a branch from an older one, or an upload) says which step it came from.
+The history lists the tree depth first (studio/sessions/tree.py): each line of iterations in
+step order, its branches after it, one level deeper; a branch says which step it came from.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from db.schema import ImageAsset, ImageGeneration, ImageSession, table
 from studio.errors import NotFound
 from studio.jobs import work
+from studio.sessions import tree
 from studio.sessions.ownership import SESSION_NOT_FOUND
 from studio.sessions.reads import GenerationView, step_state
 
@@ -34,15 +35,12 @@ assets_t = table(ImageAsset)
 
 @dataclass(frozen=True)
 class HistoryRow:
-    """A step of the history page, with the number of the step it came from."""
+    """A step of the history page: how deep in the tree, and the step it came from."""
 
     step: GenerationView
     parent_step: int | None
-
-    @property
-    def branches(self) -> bool:
-        """It starts from an older step than the one just before it (or from an upload)."""
-        return self.parent_step != self.step.step - 1
+    depth: int  # how many branches deep (0: the first line of its tree)
+    branches: bool  # it starts a branch: its parent already had a child before it
 
 
 @dataclass
@@ -105,8 +103,8 @@ def open_session(
         selected_row = line[0] if line else None
         pages = max(1, math.ceil(step_count / per_page))
         if page is None:
-            newer = int(selected_row.newer or 0) if selected_row is not None else 0
-            page = newer // per_page + 1
+            before = int(selected_row.before or 0) if selected_row is not None else 0
+            page = before // per_page + 1
         page = min(pages, max(1, page))
         history = db.execute(_history(session_id, page, per_page)).all()
         choices = db.execute(
@@ -153,7 +151,15 @@ def open_session(
         selected=selected,
         lineage=lineage,
         lineage_complete=complete,
-        history=[HistoryRow(views[r.id], r.parent_step) for r in history],
+        history=[
+            HistoryRow(
+                views[r.id],
+                r.parent_step,
+                tree.depth(r.tree_key),
+                r.parent_key is not None and r.parent_key != r.tree_key,
+            )
+            for r in history
+        ],
         page=page,
         pages=pages,
         choices=choice_views,
@@ -175,7 +181,7 @@ def _count(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
 
 def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.Select[Any]:
     """The selected step (first row) and up to LINEAGE ancestors, nearest first; the first row
-    also says how many steps are newer (which history page holds it)."""
+    also says how many steps come before it in tree order (which history page holds it)."""
     g = gens.alias("g")
 
     def first(*where: sa.ColumnElement[bool], newest: bool = False) -> sa.ScalarSelect[Any]:
@@ -203,24 +209,27 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
     )
     row = gens.alias("row")
     # Counted for the selected step only (CASE does not evaluate it for the ancestors).
-    newer = sa.case(
-        (up.c.n == 0, _count(gens.c.session_id == session_id, gens.c.step > row.c.step))
+    earlier = sa.or_(
+        gens.c.tree_key < row.c.tree_key,
+        sa.and_(gens.c.tree_key == row.c.tree_key, gens.c.step < row.c.step),
     )
+    before = sa.case((up.c.n == 0, _count(gens.c.session_id == session_id, earlier)))
     return (
-        work.join_job(sa.select(row, newer.label("newer")), row.c.job_id)
+        work.join_job(sa.select(row, before.label("before")), row.c.job_id)
         .join(up, up.c.id == row.c.id)
         .order_by(up.c.n)
     )
 
 
 def _history(session_id: str, page: int, per_page: int) -> sa.Select[Any]:
-    """One page of the history, newest first, each step with its parent's step number."""
+    """One page of the history in tree order, each step with its parent's number and key."""
     parent = gens.alias("parent")
+    columns = (gens, parent.c.step.label("parent_step"), parent.c.tree_key.label("parent_key"))
     return (
-        work.join_job(sa.select(gens, parent.c.step.label("parent_step")), gens.c.job_id)
+        work.join_job(sa.select(*columns), gens.c.job_id)
         .outerjoin(parent, parent.c.id == gens.c.parent_generation_id)
         .where(gens.c.session_id == session_id)
-        .order_by(gens.c.step.desc())
+        .order_by(gens.c.tree_key, gens.c.step)
         .limit(per_page)
         .offset((page - 1) * per_page)
     )

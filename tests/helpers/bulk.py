@@ -20,6 +20,7 @@ from db.schema import (
 from db.types import new_id, utcnow
 from studio import assets, imaging
 from studio.services import Services
+from studio.sessions import tree
 
 
 def stored_image(
@@ -48,6 +49,8 @@ def produced_session(
     prepared, key, thumb = stored_image(services, bucket)
     start = utcnow() - timedelta(hours=1)
     ids: list[str] = []
+    keys: dict[str, tuple[str, int]] = {}  # id -> (tree key, step), as the studio sets them
+    has_child: set[str] = set()
     gen_rows, asset_rows = [], []
     session_id = new_id()
     for step in range(1, steps + 1):
@@ -56,6 +59,13 @@ def produced_session(
             back = branch_every if step % branch_every == 0 and len(ids) >= branch_every else 1
             parent = ids[-back]
         gid = new_id()
+        if parent is None:
+            tree_key = tree.root_key(step)
+        else:
+            parent_key, parent_step = keys[parent]
+            tree_key = tree.child_key(parent_key, parent_step, step, first=parent not in has_child)
+            has_child.add(parent)
+        keys[gid] = (tree_key, step)
         at = start + timedelta(milliseconds=step)
         gen_rows.append(
             {
@@ -63,6 +73,7 @@ def produced_session(
                 "session_id": session_id,
                 "parent_generation_id": parent,
                 "step": step,
+                "tree_key": tree_key,
                 "mode": "text_to_image" if parent is None else "image_to_image",
                 "provider": "local",
                 "model": "sketch",

@@ -178,3 +178,28 @@ def test_work_state_migration_keeps_what_each_step_and_request_showed(engine: sa
     assert (refused["r2"].status, refused["r2"].error) == ("failed", "No image.")
     assert asked["r2"].refusal is None, "a single request's failure is its job's, not a refusal"
     assert pending_diff(engine) == []
+
+
+def test_tree_order_migration_gives_existing_steps_the_keys_new_steps_get(
+    tmp_path, db_url: str, engine: sa.Engine
+) -> None:  # type: ignore[no-untyped-def]
+    """Steps written before the history had a tree order get, when migrated, the keys the
+    studio gives new steps (here: a bulk session whose keys the studio's own rule made)."""
+    from alembic import command
+
+    from db.migrate import alembic_config
+    from studio.services import Services
+    from tests.conftest import make_settings
+    from tests.helpers.bulk import produced_session
+
+    services = Services.build(make_settings(tmp_path, db_url), engine=engine, migrate=False)
+    produced_session(services, "alice", 30, branch_every=4)
+    keys = sa.text("SELECT id, tree_key FROM image_generations ORDER BY step")
+    with engine.connect() as conn:
+        expected = conn.execute(keys).all()
+    assert len({k for _, k in expected}) > 3, "the session has several branches"
+    command.downgrade(alembic_config(engine), "0006")
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(keys).all() == expected
+    assert pending_diff(engine) == []

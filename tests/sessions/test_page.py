@@ -18,12 +18,19 @@ from tests.helpers.bulk import produced_session
 OWNER = "alice"
 
 
-def test_the_newest_image_is_selected_and_on_the_first_page(services: Services) -> None:
+def params() -> S.GenerationParams:
+    return S.GenerationParams(prompt="a fox", width=64, height=64)
+
+
+def test_the_newest_image_is_selected_on_the_page_that_holds_it(services: Services) -> None:
     sid = produced_session(services, OWNER, 45)
     view = S.open_session(services, OWNER, sid, per_page=20)
-    assert view.step_count == 45 and view.pages == 3 and view.page == 1
+    assert view.step_count == 45 and view.pages == 3 and view.page == 3
     assert view.selected is not None and view.selected.step == 45
-    assert [r.step.step for r in view.history] == list(range(45, 25, -1))
+    # Each branch of the bulk session leaves the start of the previous one, so depth first is
+    # step order here: 1–13, then 14–20 (from 7), 21–27 (from 14), … 42–45 (from 35).
+    assert [r.step.step for r in view.history] == [41, 42, 43, 44, 45]
+    assert [r.depth for r in view.history] == [4, 5, 5, 5, 5]
     assert view.selected.output is not None and view.in_flight == []
     assert [a.step for a in view.lineage] == [44, 43, 42, 35, 28, 21]  # 42 branched from 35
     assert not view.lineage_complete  # the ancestors go further back than what was read
@@ -33,20 +40,60 @@ def test_an_older_step_opens_the_page_that_holds_it(services: Services) -> None:
     sid = produced_session(services, OWNER, 45)
     view = S.open_session(services, OWNER, sid, step="7", per_page=20)
     assert view.selected is not None and view.selected.step == 7
-    assert view.page == 2 and 7 in [r.step.step for r in view.history]
+    assert view.page == 1 and 7 in [r.step.step for r in view.history]
     assert [a.step for a in view.lineage] == [6, 5, 4, 3, 2, 1] and view.lineage_complete
     turned = S.open_session(services, OWNER, sid, selected_id=view.selected.id, page=3, per_page=20)
-    assert turned.page == 3 and [r.step.step for r in turned.history] == [5, 4, 3, 2, 1]
+    assert turned.page == 3 and [r.step.step for r in turned.history] == [41, 42, 43, 44, 45]
     assert turned.selected is not None and turned.selected.step == 7
     assert S.open_session(services, OWNER, sid, page=99, per_page=20).page == 3  # clamped
 
 
 def test_branches_say_where_they_came_from(services: Services) -> None:
     sid = produced_session(services, OWNER, 21)
-    rows = {r.step.step: r for r in S.open_session(services, OWNER, sid, per_page=20).history}
+    rows = {r.step.step: r for r in S.open_session(services, OWNER, sid, per_page=30).history}
     assert rows[14].parent_step == 7 and rows[14].branches
     assert rows[15].parent_step == 14 and not rows[15].branches
-    assert rows[21].parent_step == 14
+    assert rows[21].parent_step == 14 and rows[21].branches and rows[21].depth == 2
+
+
+def test_the_history_is_the_tree_depth_first(services: Services) -> None:
+    """A line of iterations stays flat; iterating again from a step that already has a child
+    starts a branch, listed after the line it leaves (latest branch point first), one deeper."""
+    first, gen = S.create_session(services, OWNER, params(), idempotency_key="a")
+    process_next(services, "w")
+    made = {"A": gen}
+
+    def step(name: str, parent: str) -> None:
+        made[name] = S.iterate(
+            services, OWNER, first.id, made[parent].id, params(), idempotency_key=name
+        )
+        process_next(services, "w")
+
+    for name, parent in [
+        ("B", "A"),
+        ("C", "B"),
+        ("D", "A"),
+        ("E", "B"),
+        ("F", "E"),
+        ("G", "C"),
+        ("H", "C"),
+    ]:
+        step(name, parent)
+    names = {g.id: n for n, g in made.items()}
+    view = S.open_session(services, OWNER, first.id, per_page=20)
+    order = [(names[r.step.id], r.depth, r.branches) for r in view.history]
+    assert order == [
+        ("A", 0, False),
+        ("B", 0, False),
+        ("C", 0, False),
+        ("G", 0, False),
+        ("H", 1, True),  # a branch from C, the latest branch point
+        ("E", 1, True),
+        ("F", 1, False),  # a branch from B, and its line
+        ("D", 1, True),  # a branch from A
+    ]
+    paged = S.open_session(services, OWNER, first.id, selected_id=made["F"].id, per_page=3)
+    assert paged.page == 3 and [names[r.step.id] for r in paged.history] == ["F", "D"]
 
 
 def test_a_stale_selection_falls_back_to_the_link_then_the_newest(services: Services) -> None:

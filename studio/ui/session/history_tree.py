@@ -1,7 +1,7 @@
-"""The session's history: one page of its steps, newest first, each with its number, thumbnail
-and status; a step made from an older one than the step before it (a branch) says which. Only
-the page shown is read (studio/sessions/page.py), so a session of ten thousand steps draws as
-fast as one of ten; by default the page holding the selected step is shown."""
+"""The session's history: one page of its tree, depth first, each step with its number,
+thumbnail and status; branches are indented under the line they leave and say which step they
+came from. Only the page shown is read (studio/sessions/page.py), so a session of ten thousand
+steps draws as fast as one of ten; by default the page holding the selected step is shown."""
 
 from __future__ import annotations
 
@@ -65,35 +65,40 @@ def render_tree(
         st.caption("No steps yet.")
         return
     n = view.step_count
-    st.caption(f"{n} step" + ("s" if n != 1 else "") + " · newest first")
+    st.caption(f"{n} step" + ("s" if n != 1 else "") + " · branches indented")
     for row in view.history:
         _node(row, row.step.id == selected_id, on_select)
     if view.pages > 1:
         c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="center")
         c1.button(
-            "Newer",
+            "Earlier",
             icon=":material/chevron_left:",
             key=f"tree_page:{view.id}:prev",
             disabled=view.page <= 1,
             on_click=on_page,
             args=(view.page - 1,),
-            help="Newer steps",
+            help="The page before this one",
         )
         c2.caption(f"Page {view.page} of {view.pages}")
         c3.button(
-            "Older",
+            "Later",
             icon=":material/chevron_right:",
             key=f"tree_page:{view.id}:next",
             disabled=view.page >= view.pages,
             on_click=on_page,
             args=(view.page + 1,),
-            help="Older steps",
+            help="The page after this one",
         )
+
+
+MAX_INDENT = 4
 
 
 def _node(row: HistoryRow, selected: bool, on_select: Callable[[str], None]) -> None:
     gen = row.step
-    thumb_col, text_col = st.columns([0.7, 2.3], vertical_alignment="center", gap="small")
+    indent = min(row.depth, MAX_INDENT)
+    weights = ([0.22 * indent] if indent else []) + [0.7, 2.3]
+    thumb_col, text_col = st.columns(weights, vertical_alignment="center", gap="small")[-2:]
     source = thumbnail_source(gen.output) if gen.status == "succeeded" else None
     if source is not None:
         with thumb_col:
@@ -106,7 +111,7 @@ def _node(row: HistoryRow, selected: bool, on_select: Callable[[str], None]) -> 
         f"Step {gen.step}",
         key=f"node:{gen.id}",
         type="primary" if selected else "secondary",
-        icon=":material/subdirectory_arrow_right:" if row.branches and gen.step > 1 else None,
+        icon=":material/subdirectory_arrow_right:" if row.branches else None,
         on_click=on_select,
         args=(gen.id,),
         help=md(gen.generation.prompt[:300]),
