@@ -49,12 +49,17 @@ INSERT_BATCH = 10_000
 
 def job_row(at: datetime, **over: Any) -> dict[str, Any]:
     """A pending no-op job as `JobQueue.enqueue` writes it, created (and runnable) at `at`."""
-    from studio.queue import pending_job_values
+    from studio.jobs.queue import pending_job_values
 
     row = pending_job_values("noop", at=at)
     # not written by enqueue; listed so every row of a bulk insert has the same keys
-    row.update(lease_owner=None, lease_token=None, lease_expires_at=None, heartbeat_at=None,
-               started_at=None)
+    row.update(
+        lease_owner=None,
+        lease_token=None,
+        lease_expires_at=None,
+        heartbeat_at=None,
+        started_at=None,
+    )
     row.update(over)
     return row
 
@@ -84,7 +89,7 @@ def background_rows() -> Iterator[dict[str, Any]]:
 
 
 def load_background(engine: Engine) -> None:
-    from studio.queue import jobs
+    from studio.jobs.queue import jobs
 
     batch: list[dict[str, Any]] = []
     with engine.begin() as conn:
@@ -117,7 +122,7 @@ def measure(empty_url: URL | str, loaded_url: URL | str) -> dict[str, list[float
     """Alternate timed claims on the two databases; return the latencies in ms."""
     from db.engine import make_engine
     from db.migrate import upgrade
-    from studio.queue import JobQueue
+    from studio.jobs.queue import JobQueue
 
     engines = {"empty": make_engine(empty_url), "loaded": make_engine(loaded_url)}
     try:
@@ -148,13 +153,15 @@ def measure(empty_url: URL | str, loaded_url: URL | str) -> dict[str, list[float
 
 def check_loaded(engine: Engine) -> None:
     """The loaded queue still holds its 100,000 pending and 10,000 held jobs after the run."""
-    from studio.queue import jobs
+    from studio.jobs.queue import jobs
 
     with engine.connect() as conn:
         counts = {
             bool(held): n
             for held, n in conn.execute(
-                sa.select(jobs.c.held, sa.func.count()).where(jobs.c.status == "pending").group_by(jobs.c.held)
+                sa.select(jobs.c.held, sa.func.count())
+                .where(jobs.c.status == "pending")
+                .group_by(jobs.c.held)
             ).all()
         }
     if counts.get(False) != PENDING or counts.get(True) != BLOCKED:
@@ -191,7 +198,9 @@ def main() -> None:
     )
     problem = reachable()
     if problem is not None:
-        print(f"PostgreSQL at {admin_url().render_as_string(hide_password=True)} is unreachable ({problem}); skipping.")
+        print(
+            f"PostgreSQL at {admin_url().render_as_string(hide_password=True)} is unreachable ({problem}); skipping."
+        )
         print("RESULT skipped=postgres_unreachable")
         return
 

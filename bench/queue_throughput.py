@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/queue_throughput.py
 Each contender runs its 4 slots in one of two layouts: 1 process x 4 slots, or 4 processes x
 1 slot. A short probe (PROBE_JOBS jobs) runs ours and procrastinate in both layouts and the full
 run uses each one's faster layout (the same rule for both); the limit runs in full both ways.
-- ours: the real worker, `studio.worker.WorkerLoop` with `once=True` (what `studio worker
+- ours: the real worker, `studio.jobs.worker.WorkerLoop` with `once=True` (what `studio worker
   --concurrency N --once` runs), on a fresh, migrated database, over jobs of a kind whose handler
   does nothing. Between two jobs a slot completes one and claims the next in one statement
   (`JobQueue.finish_and_claim`) on a connection it holds; slot 0 also reaps every 5 s.
@@ -172,7 +172,7 @@ BENCH_KIND = "bench_noop"
 
 def ours_rows(n: int) -> list[dict[str, Any]]:
     """Rows with the column values `JobQueue.enqueue(BENCH_KIND)` writes, created 1 µs apart."""
-    from studio.queue import pending_job_values
+    from studio.jobs.queue import pending_job_values
 
     base = datetime.now(UTC) - timedelta(seconds=1)
     return [pending_job_values(BENCH_KIND, at=base + timedelta(microseconds=i)) for i in range(n)]
@@ -182,7 +182,7 @@ def ours_prepare(url: URL, n: int) -> None:
     """Migrate (once) and (re)load `n` pending no-op jobs."""
     from db.engine import make_engine
     from db.migrate import upgrade
-    from studio.queue import jobs
+    from studio.jobs.queue import jobs
 
     engine = make_engine(url)
     upgrade(engine)
@@ -199,11 +199,11 @@ def ours_worker(index: int, barrier: Any, results: Any, slots: int, url_text: st
 
     from db.engine import make_engine
     from studio.config import Settings
+    from studio.jobs.kinds import JobKind
+    from studio.jobs.worker import WorkerLoop
     from studio.services import Services
-    from studio.worker import JobKind, WorkerLoop, register
 
     with reporting(results):
-        register(JobKind(BENCH_KIND, lambda ctx: None))
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             database_url=url_text,
@@ -214,6 +214,7 @@ def ours_worker(index: int, barrier: Any, results: Any, slots: int, url_text: st
         for conn in [engine.connect() for _ in range(slots)]:  # connect before the clock
             conn.close()
         services = Services.build(settings, engine=engine, migrate=False)
+        services.kinds[BENCH_KIND] = JobKind(BENCH_KIND, lambda ctx: None)
         loop = WorkerLoop(services, concurrency=slots, once=True, worker_id=f"bench/{index}")
         barrier.wait()
         start = time.perf_counter()

@@ -36,16 +36,22 @@ SUBMITS = 20
 
 def build(services: Services, steps: int) -> str:
     """A session of `steps` succeeded generations sharing one stored 512² image."""
-    png = LocalProvider().generate_image(
-        "sketch", ImageRequest(mode="text_to_image", prompt="bench", width=512, height=512, seed=1)
-    ).images[0]
+    png = (
+        LocalProvider()
+        .generate_image(
+            "sketch",
+            ImageRequest(mode="text_to_image", prompt="bench", width=512, height=512, seed=1),
+        )
+        .images[0]
+    )
     limits = imaging.ImageLimits.from_settings(services.settings)
     prepared = assets.prepare_image(png, limits)
     bucket = services.settings.sessions_bucket
     key, thumb = assets.store_prepared(services.storage, prepared, bucket)
     with services.db() as db:
-        session = ImageSession(owner_id=DEMO_OWNER, title=f"bench {steps}", provider="local",
-                               model="sketch")
+        session = ImageSession(
+            owner_id=DEMO_OWNER, title=f"bench {steps}", provider="local", model="sketch"
+        )
         db.add(session)
         db.flush()
         previous: list[str] = []
@@ -54,19 +60,34 @@ def build(services: Services, steps: int) -> str:
             if previous:
                 parent = previous[-7] if step % 7 == 0 and len(previous) >= 7 else previous[-1]
             gen = ImageGeneration(
-                session_id=session.id, parent_generation_id=parent, step=step,
-                status="succeeded", mode="text_to_image" if parent is None else "image_to_image",
-                provider="local", model="sketch", prompt=f"step {step} of the bench",
+                session_id=session.id,
+                parent_generation_id=parent,
+                step=step,
+                status="succeeded",
+                mode="text_to_image" if parent is None else "image_to_image",
+                provider="local",
+                model="sketch",
+                prompt=f"step {step} of the bench",
                 params={"width": 512, "height": 512, "seed": step, "strength": 0.6, "n": 1},
-                cost_estimate=0.0, cost_actual=0.0, duration_ms=120,
+                cost_estimate=0.0,
+                cost_actual=0.0,
+                duration_ms=120,
             )
             db.add(gen)
             db.flush()
-            db.add(assets.asset_row(
-                prepared, key=key, thumbnail_key=thumb, owner_id=DEMO_OWNER, role="output",
-                bucket=bucket, storage_name=services.storage.name, session_id=session.id,
-                generation_id=gen.id,
-            ))
+            db.add(
+                assets.asset_row(
+                    prepared,
+                    key=key,
+                    thumbnail_key=thumb,
+                    owner_id=DEMO_OWNER,
+                    role="output",
+                    bucket=bucket,
+                    storage_name=services.storage.name,
+                    session_id=session.id,
+                    generation_id=gen.id,
+                )
+            )
             previous.append(gen.id)
         db.flush()
         session.thumbnail_asset_id = db.scalar(
@@ -128,16 +149,22 @@ def main() -> None:
             start = time.perf_counter()
             app.button(key=f"FormSubmitter:{prefix}/form-Generate").click().run()
             submits.append((time.perf_counter() - start) * 1000)
-        made = sa.select(sa.func.count()).select_from(ImageGeneration).where(
-            ImageGeneration.session_id == small
+        made = (
+            sa.select(sa.func.count())
+            .select_from(ImageGeneration)
+            .where(ImageGeneration.session_id == small)
         )
         with services.db() as db:
             assert db.scalar(made) == 10 + SUBMITS, "every submission made one step"
         p95 = statistics.quantiles(submits, n=20)[-1]
-    print(f"session page rerun, median of {RERUNS}: 10 steps {ms_10:.1f} ms "
-          f"({st_10} statements), 1000 steps {ms_1000:.1f} ms ({st_1000} statements)")
-    print(f"next-step submit over {SUBMITS} submissions (click Generate → step and job committed "
-          f"→ the page rerun that shows it): p95 {p95:.1f} ms")
+    print(
+        f"session page rerun, median of {RERUNS}: 10 steps {ms_10:.1f} ms "
+        f"({st_10} statements), 1000 steps {ms_1000:.1f} ms ({st_1000} statements)"
+    )
+    print(
+        f"next-step submit over {SUBMITS} submissions (click Generate → step and job committed "
+        f"→ the page rerun that shows it): p95 {p95:.1f} ms"
+    )
     print(
         f"RESULT ms_10={ms_10:.1f} ms_1000={ms_1000:.1f} growth={ms_1000 / ms_10:.2f} "
         f"statements_10={st_10} statements_1000={st_1000} submit_p95_ms={p95:.1f} "

@@ -14,15 +14,19 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Render our portable column types as plain SQLAlchemy types in migration files."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
-    if type_ == "type" and obj is JSONType or (
-        type_ == "type" and isinstance(obj, sa.JSON) and getattr(obj, "_variant_mapping", None)
+    if (
+        type_ == "type"
+        and obj is JSONType
+        or (type_ == "type" and isinstance(obj, sa.JSON) and getattr(obj, "_variant_mapping", None))
     ):
         autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
         return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
     return False
 
 
-def compare_type(ctx: Any, inspected: Any, metadata_col: Any, inspected_type: Any, metadata_type: Any) -> bool | None:
+def compare_type(
+    ctx: Any, inspected: Any, metadata_col: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
     if isinstance(metadata_type, UTCDateTime):
         return not isinstance(inspected_type, sa.DateTime)
     return None
@@ -35,5 +39,3 @@ def context_options(connection: sa.Connection) -> dict[str, Any]:
         "render_item": render_item,
         "compare_type": compare_type,
     }
-
-

@@ -40,7 +40,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from studio.worker import WorkerLoop, default_worker_id
+    from studio.jobs.worker import WorkerLoop, default_worker_id
 
     svc = _services(slots=args.concurrency)
     loop = WorkerLoop(
@@ -48,21 +48,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
 
     def _stop(signum: int, _frame: object) -> None:
-        logging.getLogger("studio.worker").info(
+        logging.getLogger("studio.jobs.worker").info(
             "signal %s: finishing current jobs, then exiting", signum
         )
         loop.stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(f"{loop.worker_id}: {args.concurrency} slot(s), {'once' if args.once else 'until stopped'}")
+    print(
+        f"{loop.worker_id}: {args.concurrency} slot(s), {'once' if args.once else 'until stopped'}"
+    )
     processed = loop.run()
     print(f"{loop.worker_id}: processed {processed} job(s)")
     return EXIT_OK
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    from studio.worker import default_worker_id, process_next
+    from studio.jobs.worker import default_worker_id, process_next
 
     svc = _services()
     outcome = process_next(svc, default_worker_id("dispatch"))
@@ -117,9 +119,15 @@ def cmd_enqueue_image(args: argparse.Namespace) -> int:
 
     svc = _services()
     gen = sb.request_image(
-        svc, args.owner, prompt=args.prompt, idempotency_key=_key(args),
-        provider=args.provider, model=args.model, seed=args.seed, **_target_kw(args),
-    )  # fmt: skip
+        svc,
+        args.owner,
+        prompt=args.prompt,
+        idempotency_key=_key(args),
+        provider=args.provider,
+        model=args.model,
+        seed=args.seed,
+        **_target_kw(args),
+    )
     _report(gen, svc)
     return EXIT_OK
 
@@ -130,10 +138,17 @@ def cmd_enqueue_image_edit(args: argparse.Namespace) -> int:
     source = sb.Source.from_argument(args.source) if args.source else None
     svc = _services()
     gen = sb.request_edit(
-        svc, args.owner, prompt=args.prompt, idempotency_key=_key(args), source=source,
-        strength=args.strength, provider=args.provider, model=args.model, seed=args.seed,
+        svc,
+        args.owner,
+        prompt=args.prompt,
+        idempotency_key=_key(args),
+        source=source,
+        strength=args.strength,
+        provider=args.provider,
+        model=args.model,
+        seed=args.seed,
         **_target_kw(args),
-    )  # fmt: skip
+    )
     _report(gen, svc)
     return EXIT_OK
 
@@ -147,9 +162,13 @@ def cmd_enqueue_video(args: argparse.Namespace) -> int:
     source = sb.Source.from_argument(args.source) if args.source else None
     svc = _services()
     common = dict(
-        prompt=args.prompt, idempotency_key=_key(args), options=options,
-        provider=args.provider, model=args.model, seed=args.seed,
-    )  # fmt: skip
+        prompt=args.prompt,
+        idempotency_key=_key(args),
+        options=options,
+        provider=args.provider,
+        model=args.model,
+        seed=args.seed,
+    )
     if args.animate:
         entity = args.scene or args.character
         if not entity:
@@ -182,7 +201,7 @@ def _progress_bar(stream):  # type: ignore[no-untyped-def]
 def cmd_batch_images(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from studio import batch
+    from studio.storyboards import batch
 
     path = Path(args.file)
     try:
@@ -196,9 +215,13 @@ def cmd_batch_images(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     svc = _services()
     report = batch.enqueue_images(
-        svc, args.owner, entries, folder=path.parent.resolve(),
-        default_storyboard=args.storyboard, progress=_progress_bar(sys.stderr),
-    )  # fmt: skip
+        svc,
+        args.owner,
+        entries,
+        folder=path.parent.resolve(),
+        default_storyboard=args.storyboard,
+        progress=_progress_bar(sys.stderr),
+    )
     for problem in report.problems:
         print(
             f"{path}:{problem.line}: entry {problem.number} skipped: {problem.message}",
@@ -237,14 +260,13 @@ def _add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-d
     _add_common_options(img)
     img.set_defaults(func=cmd_enqueue_image)
 
-    edit = enq_sub.add_parser(
-        "image-edit", help="edit an image with a prompt (image-to-image)"
-    )
+    edit = enq_sub.add_parser("image-edit", help="edit an image with a prompt (image-to-image)")
     edit.add_argument("prompt")
     edit.add_argument(
-        "--source", metavar="PATH_OR_ASSET",
+        "--source",
+        metavar="PATH_OR_ASSET",
         help="an image file or asset id (default: the scene's or character's current image)",
-    )  # fmt: skip
+    )
     edit.add_argument("--strength", type=float, default=0.6, help="0 keeps the source, 1 redraws")
     _add_target_options(edit)
     _add_common_options(edit)
@@ -259,9 +281,10 @@ def _add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-d
         "--source", metavar="PATH_OR_ASSET", help="animate this image file or asset id"
     )
     vid.add_argument(
-        "--animate", action="store_true",
+        "--animate",
+        action="store_true",
         help="animate the current image of --scene / --character",
-    )  # fmt: skip
+    )
     _add_target_options(vid)
     _add_common_options(vid)
     vid.set_defaults(func=cmd_enqueue_video)
@@ -275,7 +298,9 @@ def _add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-d
     )
     images.add_argument("file", metavar="FILE.json")
     images.add_argument("--storyboard", metavar="ID", help="for entries that name none")
-    images.add_argument("--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})")
+    images.add_argument(
+        "--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})"
+    )
     images.set_defaults(func=cmd_batch_images)
 
 

@@ -89,9 +89,7 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(
         60, ge=1, validation_alias=_env("STUDIO_LEASE_SECONDS", "lease_seconds")
     )
-    max_attempts: int = Field(
-        3, ge=1, validation_alias=_env("STUDIO_MAX_ATTEMPTS", "max_attempts")
-    )
+    max_attempts: int = Field(3, ge=1, validation_alias=_env("STUDIO_MAX_ATTEMPTS", "max_attempts"))
     admins: str = Field(
         "",
         validation_alias=_env("STUDIO_ADMINS", "admins"),
@@ -124,9 +122,7 @@ class Settings(BaseSettings):
     # --- providers ---------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    openrouter_api_key: SecretStr | None = Field(
-        None, validation_alias=_env("OPENROUTER_API_KEY")
-    )
+    openrouter_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENROUTER_API_KEY"))
     openrouter_model: str = Field(
         "google/gemini-2.5-flash-image", validation_alias=_env("OPENROUTER_MODEL")
     )

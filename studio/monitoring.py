@@ -79,9 +79,9 @@ def job_stats(engine: Engine, since: datetime) -> list[KindStats]:
         ).all()
         costs = dict(
             conn.execute(
-                sa.select(ledger.c.kind, sa.func.sum(_cost())).where(
-                    ledger.c.created_at >= since
-                ).group_by(ledger.c.kind)
+                sa.select(ledger.c.kind, sa.func.sum(_cost()))
+                .where(ledger.c.created_at >= since)
+                .group_by(ledger.c.kind)
             ).all()
         )
     by_kind: dict[str, list[sa.Row]] = defaultdict(list)
@@ -115,8 +115,13 @@ def cost_rows(engine: Engine, since: datetime) -> list[CostRow]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(
-                ledger.c.created_at, ledger.c.kind, ledger.c.provider, ledger.c.model,
-                ledger.c.owner_id, ledger.c.cost_actual, ledger.c.cost_estimate,
+                ledger.c.created_at,
+                ledger.c.kind,
+                ledger.c.provider,
+                ledger.c.model,
+                ledger.c.owner_id,
+                ledger.c.cost_actual,
+                ledger.c.cost_estimate,
             ).where(ledger.c.created_at >= since)
         ).all()
     sums: dict[tuple[date, str, str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -158,8 +163,11 @@ def daily_latency(engine: Engine, since: datetime) -> list[DayLatency]:
     return out
 
 
-PERIODS = {"Last 24 hours": timedelta(days=1), "Last 7 days": timedelta(days=7),
-           "Last 30 days": timedelta(days=30)}
+PERIODS = {
+    "Last 24 hours": timedelta(days=1),
+    "Last 7 days": timedelta(days=7),
+    "Last 30 days": timedelta(days=30),
+}
 
 
 def since(period: str, now: datetime | None = None) -> datetime:

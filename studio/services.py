@@ -1,6 +1,8 @@
-"""The Services container: one object built from Settings that every caller shares.
+"""The composition root: the Services container, one object built from Settings that every
+caller shares — engine, unit of work, storage, providers, queue, and the table of job kinds the
+workers run.
 
-Pages get it through `studio.ui.services.get_services()` (cached per process), the CLI and
+Pages get it through `studio.ui.common.services.get_services()` (cached per process), the CLI and
 worker processes build their own, tests build one per test against a scratch database.
 """
 
@@ -17,10 +19,21 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from studio.config import Settings
 from studio.errors import NotFound
+from studio.jobs.kinds import NOOP, JobKind, kind_table
+from studio.jobs.queue import JobQueue
 from studio.providers.base import Provider
 from studio.providers.registry import ProviderStatus, provider_statuses
-from studio.queue import JobQueue
+from studio.sessions.job import SESSION_GENERATION
+from studio.songs.job import VERSE_ILLUSTRATION
 from studio.storage import Storage, make_storage
+from studio.storyboards.jobs import STORYBOARD_IMAGE, STORYBOARD_VIDEO
+
+
+def job_kinds() -> dict[str, JobKind]:
+    """Every kind of work the studio's workers run, by name."""
+    return kind_table(
+        NOOP, SESSION_GENERATION, VERSE_ILLUSTRATION, STORYBOARD_IMAGE, STORYBOARD_VIDEO
+    )
 
 
 @dataclass
@@ -31,6 +44,7 @@ class Services:
     storage: Storage
     queue: JobQueue
     providers: list[ProviderStatus] = field(default_factory=list)
+    kinds: dict[str, JobKind] = field(default_factory=job_kinds)
 
     @classmethod
     def build(

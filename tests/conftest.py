@@ -27,8 +27,13 @@ PG_URL = os.environ.get("STUDIO_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("STUDIO_REQUIRE_POSTGRES") == "1"
 
 # No test may pick up a developer's real keys or .env.
-for _var in ("OPENAI_API_KEY", "OPENROUTER_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
-             "GOOGLE_GENERATIVE_AI_API_KEY"):
+for _var in (
+    "OPENAI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_GENERATIVE_AI_API_KEY",
+):
     os.environ.pop(_var, None)
 
 

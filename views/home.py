@@ -8,13 +8,13 @@ import streamlit as st
 
 from studio import sessions
 from studio.form_keys import submission_key
-from studio.ui import param_form
-from studio.ui.feedback import flash, show_flashes, user_errors
-from studio.ui.identity import current_owner
-from studio.ui.model_picker import pick_model
-from studio.ui.services import get_services
-from studio.ui.session_cards import SESSION_PAGE, render_session_cards
-from studio.ui.status import render_configuration
+from studio.ui.common.feedback import flash, show_flashes, user_errors
+from studio.ui.common.identity import current_owner
+from studio.ui.common.model_picker import pick_model
+from studio.ui.common.services import get_services
+from studio.ui.common.status import render_configuration
+from studio.ui.session import param_form
+from studio.ui.session.cards import SESSION_PAGE, render_session_cards
 
 services = get_services()
 owner = current_owner()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.ui.feedback import show_flashes
-from studio.ui.job_table import render_jobs_page
-from studio.ui.services import get_services
+from studio.ui.admin.jobs import render_jobs_page
+from studio.ui.common.feedback import show_flashes
+from studio.ui.common.services import get_services
 
 st.title("Jobs")
-st.caption("One queue for all work: session generations, verse illustrations, storyboard images and videos.")
+st.caption(
+    "One queue for all work: session generations, verse illustrations, storyboard images and videos."
+)
 show_flashes()
 render_jobs_page(get_services())

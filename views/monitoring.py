@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.ui.feedback import user_errors
-from studio.ui.monitoring_view import render_monitoring
-from studio.ui.services import get_services
+from studio.ui.admin.monitoring import render_monitoring
+from studio.ui.common.feedback import user_errors
+from studio.ui.common.services import get_services
 
 st.title("Monitoring")
 st.caption("How the queue's work went: success rate, completion time and cost over time.")

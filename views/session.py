@@ -7,15 +7,20 @@ import streamlit as st
 
 from studio import sessions
 from studio.errors import StudioError
-from studio.ui import param_form
-from studio.ui.feedback import flash, show_flashes, user_errors
-from studio.ui.history_tree import render_tree
-from studio.ui.identity import current_owner
-from studio.ui.live_status import render_live_status
-from studio.ui.next_step import form_prefix, model_key, render_next_step
-from studio.ui.services import get_services
-from studio.ui.step_view import render_actions, render_compare, render_details, render_viewer
-from studio.ui.text import md
+from studio.ui.common.feedback import flash, show_flashes, user_errors
+from studio.ui.common.identity import current_owner
+from studio.ui.common.services import get_services
+from studio.ui.common.text import md
+from studio.ui.session import param_form
+from studio.ui.session.history_tree import render_tree
+from studio.ui.session.live_status import render_live_status
+from studio.ui.session.next_step import form_prefix, model_key, render_next_step
+from studio.ui.session.step_view import (
+    render_actions,
+    render_compare,
+    render_details,
+    render_viewer,
+)
 
 services = get_services()
 owner = current_owner()
@@ -74,8 +79,9 @@ main, side = st.columns([3, 2], gap="large")
 with main:
     if selected is not None:
         render_viewer(view, selected)
-        render_actions(services, owner, view, selected, on_duplicate=duplicate,
-                       on_new_step=select_new)
+        render_actions(
+            services, owner, view, selected, on_duplicate=duplicate, on_new_step=select_new
+        )
         render_details(view, selected)
         render_compare(view, selected)
     st.divider()

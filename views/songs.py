@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.ui.feedback import show_flashes
-from studio.ui.services import get_services
-from studio.ui.songs_view import render_songs_page
+from studio.ui.common.feedback import show_flashes
+from studio.ui.common.services import get_services
+from studio.ui.songs.overview import render_songs_page
 
 st.title("Songs")
 st.caption(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.ui.feedback import show_flashes, user_errors
-from studio.ui.identity import current_owner
-from studio.ui.services import get_services
-from studio.ui.storyboard_view import render_storyboards_page
+from studio.ui.common.feedback import show_flashes, user_errors
+from studio.ui.common.identity import current_owner
+from studio.ui.common.services import get_services
+from studio.ui.storyboards.page import render_storyboards_page
 
 st.title("Storyboards")
 st.caption(

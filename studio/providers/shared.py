@@ -11,8 +11,17 @@ from studio.providers.base import ErrorClass, ImageRequest, ProviderError, Turn
 
 # The aspect ratios Gemini image models accept (generate_content directly, or via OpenRouter).
 GEMINI_ASPECT_RATIOS = (
-    "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9",
-)  # fmt: skip
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "16:9",
+    "21:9",
+)
 
 
 def sniff_mime(data: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -10,10 +11,12 @@ from db.schema import ImageAsset, ImageGeneration, ImageSession
 from db.types import utcnow
 from studio import assets, imaging
 from studio.errors import Conflict, Invalid
-from studio.services import Services
 from studio.sessions.ownership import assets_of, job_row, owned_generation, owned_session
 from studio.sessions.params import MAX_TITLE_CHARS, GenerationParams
-from studio.sessions.views import ACTIVE, effective_status, status_words
+from studio.sessions.reads import ACTIVE, effective_status, status_words
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def duplicate_params(services: Services, owner_id: str, generation_id: str) -> GenerationParams:

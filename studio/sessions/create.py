@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,8 +15,7 @@ from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
 from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid
-from studio.queue import DuplicateKey
-from studio.services import Services
+from studio.jobs.queue import DuplicateKey
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
     JOB_KIND,
@@ -26,7 +25,10 @@ from studio.sessions.params import (
     estimate_cost,
     title_from_prompt,
 )
-from studio.sessions.views import status_words
+from studio.sessions.reads import status_words
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def _job_key(owner_id: str, idempotency_key: str) -> str:

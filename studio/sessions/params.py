@@ -6,11 +6,13 @@ import dataclasses
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.errors import Invalid, NotFound
 from studio.providers.base import ImageRequest, ModelInfo, Provider
-from studio.services import Services
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 JOB_KIND = "session_generation"
 MIN_SIDE, MAX_SIDE, SIDE_MULTIPLE = 64, 4096, 8

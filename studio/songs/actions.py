@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 
 from db.schema import Job, Song
 from db.types import utcnow
 from studio.errors import NotFound
-from studio.services import Services
 from studio.songs.illustration import JOB_KIND, song_key
 from studio.songs.ownership import SONG_NOT_FOUND, VERSE_NOT_FOUND, owned_song
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def set_published(services: Services, owner_id: str, song_id: str, published: bool) -> Song:

@@ -5,6 +5,7 @@ again returns the song the first submission made."""
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -12,8 +13,7 @@ from sqlalchemy.orm import Session
 from db.schema import Job, Song, SongVerse
 from studio import limits
 from studio.errors import Conflict
-from studio.queue import DuplicateKey
-from studio.services import Services
+from studio.jobs.queue import DuplicateKey
 from studio.songs.illustration import (
     JOB_KIND,
     choose_provider,
@@ -22,6 +22,9 @@ from studio.songs.illustration import (
     verse_label,
 )
 from studio.songs.text import check_draft
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def _form_key(owner_id: str, idempotency_key: str) -> str:

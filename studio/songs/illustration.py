@@ -3,13 +3,15 @@ the provider a new song uses, and the request shape (16:9)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from db.schema import SongGenerationVerseArtifact
 from studio.providers.base import ImageRequest
-from studio.services import Services
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 JOB_KIND = "verse_illustration"
 LABEL_TITLE_CHARS = 60

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 
 from db.schema import Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
-from studio.services import Services
 from studio.storyboards.ownership import owned_entity, owned_storyboard
 from studio.storyboards.params import ACTIVE, check_entity_text, check_kind, check_title
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def create_storyboard(services: Services, owner_id: str, title: str) -> Storyboard:

@@ -4,13 +4,15 @@ provider and model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.errors import Invalid, NotFound
 from studio.model_choices import ModelChoice
 from studio.model_choices import model_choices as priced_model_choices
 from studio.providers.base import ModelInfo, Provider
-from studio.services import Services
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 IMAGE_JOB = "storyboard_image"
 VIDEO_JOB = "storyboard_video"

@@ -8,7 +8,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,9 +17,8 @@ from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardG
 from db.types import utcnow
 from studio import assets, imaging, limits
 from studio.errors import Conflict, Invalid, NotFound
+from studio.jobs.queue import DuplicateKey
 from studio.providers.base import ImageRequest, VideoRequest
-from studio.queue import DuplicateKey
-from studio.services import Services
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
 from studio.storyboards.params import (
     DEFAULT_STRENGTH,
@@ -31,6 +30,9 @@ from studio.storyboards.params import (
     check_prompt,
     resolve_model,
 )
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -49,8 +51,10 @@ class Source:
         from pathlib import Path
 
         if value.strip().lower().startswith(("http://", "https://")):
-            raise Invalid("A source must be an image file or an asset id, not a URL: download "
-                          "the image and give its path.")  # fmt: skip
+            raise Invalid(
+                "A source must be an image file or an asset id, not a URL: download "
+                "the image and give its path."
+            )
         path = Path(value).expanduser()
         if path.is_file():
             try:
@@ -107,8 +111,7 @@ def _target(
         entity, board = owned_entity(db, owner_id, entity_id)
         if entity_kind and entity.kind != entity_kind:
             raise Invalid(
-                f"{entity_id} is a {entity.kind}, not a {entity_kind} "
-                f"(use --{entity.kind} for it)."
+                f"{entity_id} is a {entity.kind}, not a {entity_kind} (use --{entity.kind} for it)."
             )
         if storyboard_id and board.id != storyboard_id:
             raise Invalid(f"That {entity.kind} belongs to another storyboard ({board.title}).")
@@ -139,8 +142,12 @@ def _source_asset(db: Session, owner_id: str, asset_id: str) -> ImageAsset:
 
 
 def _label(media: str, mode: str, target: _Target, prompt: str) -> str:
-    what = {"text_to_image": "Image", "image_to_image": "Edit", "text_to_video": "Video",
-            "image_to_video": "Animate"}[mode]  # fmt: skip
+    what = {
+        "text_to_image": "Image",
+        "image_to_image": "Edit",
+        "text_to_video": "Video",
+        "image_to_video": "Animate",
+    }[mode]
     if target.entity is not None and target.storyboard is not None:
         return f"{what} · {target.entity.name} · {target.storyboard.title}"[:300]
     if target.storyboard is not None:
@@ -175,8 +182,9 @@ def _request(
     if found is not None:
         return found
     text = check_prompt(services, prompt)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
-                             or not 0 <= seed <= MAX_SEED):  # fmt: skip
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
+    ):
         raise Invalid(f"The seed must be a whole number from 0 to {MAX_SEED:,} (got {seed}).")
     if not isinstance(strength, int | float) or not 0 <= strength <= 1:
         raise Invalid(f"Strength must be between 0 and 1 (got {strength}).")
@@ -317,11 +325,23 @@ def request_image(
 ) -> StoryboardGeneration:
     """Queue a text-to-image for an entity (or a storyboard, or nothing: a loose image)."""
     return _request(
-        services, owner_id, media="image", mode="text_to_image", prompt=prompt,
-        storyboard_id=storyboard_id, entity_id=entity_id, entity_kind=entity_kind, source=None,
-        use_current_image=False, options=None, provider=provider, model=model,
-        strength=DEFAULT_STRENGTH, seed=seed, idempotency_key=idempotency_key,
-    )  # fmt: skip
+        services,
+        owner_id,
+        media="image",
+        mode="text_to_image",
+        prompt=prompt,
+        storyboard_id=storyboard_id,
+        entity_id=entity_id,
+        entity_kind=entity_kind,
+        source=None,
+        use_current_image=False,
+        options=None,
+        provider=provider,
+        model=model,
+        strength=DEFAULT_STRENGTH,
+        seed=seed,
+        idempotency_key=idempotency_key,
+    )
 
 
 def request_edit(
@@ -343,11 +363,23 @@ def request_edit(
     if source is None and not entity_id:
         raise Invalid("An edit needs a source image (--source) or a scene or character.")
     return _request(
-        services, owner_id, media="image", mode="image_to_image", prompt=prompt,
-        storyboard_id=storyboard_id, entity_id=entity_id, entity_kind=entity_kind,
-        source=source, use_current_image=source is None, options=None, provider=provider,
-        model=model, strength=strength, seed=seed, idempotency_key=idempotency_key,
-    )  # fmt: skip
+        services,
+        owner_id,
+        media="image",
+        mode="image_to_image",
+        prompt=prompt,
+        storyboard_id=storyboard_id,
+        entity_id=entity_id,
+        entity_kind=entity_kind,
+        source=source,
+        use_current_image=source is None,
+        options=None,
+        provider=provider,
+        model=model,
+        strength=strength,
+        seed=seed,
+        idempotency_key=idempotency_key,
+    )
 
 
 def request_video(
@@ -368,11 +400,23 @@ def request_video(
     """Queue a text-to-video, or an image-to-video when `source` is given."""
     mode = "image_to_video" if source is not None else "text_to_video"
     return _request(
-        services, owner_id, media="video", mode=mode, prompt=prompt,
-        storyboard_id=storyboard_id, entity_id=entity_id, entity_kind=entity_kind,
-        source=source, use_current_image=False, options=options, provider=provider,
-        model=model, strength=DEFAULT_STRENGTH, seed=seed, idempotency_key=idempotency_key,
-    )  # fmt: skip
+        services,
+        owner_id,
+        media="video",
+        mode=mode,
+        prompt=prompt,
+        storyboard_id=storyboard_id,
+        entity_id=entity_id,
+        entity_kind=entity_kind,
+        source=source,
+        use_current_image=False,
+        options=options,
+        provider=provider,
+        model=model,
+        strength=DEFAULT_STRENGTH,
+        seed=seed,
+        idempotency_key=idempotency_key,
+    )
 
 
 def request_animate(
@@ -389,8 +433,20 @@ def request_animate(
 ) -> StoryboardGeneration:
     """Queue an image-to-video from the entity's current image."""
     return _request(
-        services, owner_id, media="video", mode="image_to_video", prompt=prompt,
-        storyboard_id=None, entity_id=entity_id, entity_kind=None, source=None,
-        use_current_image=True, options=options, provider=provider, model=model,
-        strength=DEFAULT_STRENGTH, seed=seed, idempotency_key=idempotency_key,
-    )  # fmt: skip
+        services,
+        owner_id,
+        media="video",
+        mode="image_to_video",
+        prompt=prompt,
+        storyboard_id=None,
+        entity_id=entity_id,
+        entity_kind=None,
+        source=None,
+        use_current_image=True,
+        options=options,
+        provider=provider,
+        model=model,
+        strength=DEFAULT_STRENGTH,
+        seed=seed,
+        idempotency_key=idempotency_key,
+    )

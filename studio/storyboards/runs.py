@@ -4,6 +4,7 @@ scene and character, and clearing it when it is stuck."""
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -11,12 +12,14 @@ from db.schema import Job, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
 from studio import limits
 from studio.errors import Conflict, InProgress, Invalid, NotFound
+from studio.jobs.queue import DuplicateKey
 from studio.providers.base import ImageRequest
-from studio.queue import DuplicateKey
-from studio.services import Services
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model
 from studio.storyboards.requests import owner_job_key
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 
 def exclusive_key(storyboard_id: str) -> str:
@@ -74,9 +77,12 @@ def generate_storyboard_images(
                 width, height, aspect = IMAGE_SHAPES[entity.kind]
                 text = entity_prompt(entity, style)[: services.settings.max_prompt_chars]
                 request = ImageRequest(
-                    mode="text_to_image", prompt=text, width=width, height=height,
+                    mode="text_to_image",
+                    prompt=text,
+                    width=width,
+                    height=height,
                     aspect_ratio=aspect,
-                )  # fmt: skip
+                )
                 estimates.append(impl.estimate_cost(info.id, request))
                 gens.append(
                     StoryboardGeneration(
@@ -135,9 +141,7 @@ def _job_by_key(services: Services, owner_id: str, job_key: str) -> Job | None:
         return job
 
 
-def clear_storyboard_job(
-    services: Services, owner_id: str, storyboard_id: str, job_id: str
-) -> str:
+def clear_storyboard_job(services: Services, owner_id: str, storyboard_id: str, job_id: str) -> str:
     """The "clear stuck job" offer: fail a running whole-storyboard job (revoking its lease),
     or cancel a queued one. Returns what happened: 'cleared' or 'canceled'."""
     with services.db() as db:

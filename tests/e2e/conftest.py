@@ -45,12 +45,16 @@ def chromium() -> str:
 
 
 class RunningApp:
-    def __init__(self, url: str, db_url: str, media: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
+    def __init__(
+        self, url: str, db_url: str, media: Path, proc: subprocess.Popen[bytes], log: Path
+    ) -> None:
         self.url, self.db_url, self.media, self.proc, self.log = url, db_url, media, proc, log
 
 
 @pytest.fixture
-def studio_app(tmp_path: Path, sqlite_template: Path, request: pytest.FixtureRequest) -> Iterator[RunningApp]:
+def studio_app(
+    tmp_path: Path, sqlite_template: Path, request: pytest.FixtureRequest
+) -> Iterator[RunningApp]:
     """Start the studio on a scratch SQLite database. Mark a test with
     `@pytest.mark.embedded_worker` to run the app's embedded worker too."""
     db = tmp_path / "e2e.db"
@@ -65,9 +69,23 @@ def studio_app(tmp_path: Path, sqlite_template: Path, request: pytest.FixtureReq
     )
     log = tmp_path / "streamlit.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from db.engine import make_engine
-from studio.queue import JobQueue
+from studio.jobs.queue import JobQueue
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,10 @@ def test_home_page_shows_the_studio(studio_app, page) -> None:  # type: ignore[n
     page.get_by_text("OPENAI_API_KEY is not set", exact=False).first.wait_for()
     page.get_by_text("No sessions yet.").wait_for()
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
-    assert "Image Studio" in page.title() or page.get_by_role("heading", name="Image Studio").is_visible()
+    assert (
+        "Image Studio" in page.title()
+        or page.get_by_role("heading", name="Image Studio").is_visible()
+    )
 
 
 def test_jobs_clear_confirm_dialog(studio_app, page) -> None:  # type: ignore[no-untyped-def]

@@ -26,9 +26,10 @@ def _wait_for_step(page, step: int, timeout_s: float = 60) -> None:  # type: ign
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if page.get_by_role("heading", name=f"Step {step} ·").count() and page.get_by_text(
-            "succeeded", exact=False
-        ).count() >= step:
+        if (
+            page.get_by_role("heading", name=f"Step {step} ·").count()
+            and page.get_by_text("succeeded", exact=False).count() >= step
+        ):
             return
         time.sleep(0.5)
     raise AssertionError(f"step {step} did not finish")
@@ -84,8 +85,12 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     page.screenshot(path=str(ARTIFACTS / "session-4-inpainted.png"), full_page=True)
 
     services = Services.build(
-        Settings(_env_file=None, database_url=studio_app.db_url,  # type: ignore[call-arg]
-                 storage_url=str(studio_app.media), embedded_worker=False),
+        Settings(
+            _env_file=None,
+            database_url=studio_app.db_url,  # type: ignore[call-arg]
+            storage_url=str(studio_app.media),
+            embedded_worker=False,
+        ),
         migrate=False,
     )
     with services.db() as db:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from db.engine import make_engine
-from studio.queue import JobQueue
+from studio.jobs.queue import JobQueue
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser

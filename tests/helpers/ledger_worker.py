@@ -1,6 +1,6 @@
 """A worker process for the concurrency tests.
 
-Runs `studio.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra job kind, `ledger`,
+Runs `studio.jobs.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra job kind, `ledger`,
 whose handler writes a row into `test_ledger` (UNIQUE(job_id, attempt)) in the same transaction
 that completes the job. Payload options: `sleep` seconds before finishing (to be killed or
 paused mid-job). Prints `READY <id>` when it starts polling, `DONE <id> <jobs>` when it stops.
@@ -15,8 +15,9 @@ import time
 import sqlalchemy as sa
 
 from studio.config import Settings
+from studio.jobs.kinds import JobContext, JobKind
+from studio.jobs.worker import WorkerLoop
 from studio.services import Services
-from studio.worker import JobContext, JobKind, WorkerLoop, register
 
 LEDGER = sa.Table(
     "test_ledger",
@@ -53,19 +54,27 @@ def _run(ctx: JobContext) -> None:
         ctx.complete(db=conn)
 
 
-def register_ledger_kind() -> None:
-    """Teach this process's workers the `ledger` kind (also used by in-process workers)."""
-    register(JobKind("ledger", _run))
+LEDGER_KIND = JobKind("ledger", _run)
+
+
+def add_ledger_kind(services: Services) -> Services:
+    """Teach `services`' workers the `ledger` kind (also used by in-process workers)."""
+    services.kinds[LEDGER_KIND.name] = LEDGER_KIND
+    return services
 
 
 def main() -> None:
     worker_id, concurrency = sys.argv[1], int(sys.argv[2])
     forever = "--forever" in sys.argv
-    register_ledger_kind()
-    services = Services.build(Settings(), migrate=False)
+    services = add_ledger_kind(Services.build(Settings(), migrate=False))
     loop = WorkerLoop(
-        services, concurrency=concurrency, worker_id=worker_id, once=not forever,
-        idle_sleep=0.05, max_idle_sleep=0.2, reap_every=0.5,
+        services,
+        concurrency=concurrency,
+        worker_id=worker_id,
+        once=not forever,
+        idle_sleep=0.05,
+        max_idle_sleep=0.2,
+        reap_every=0.5,
     )
     import signal
 

@@ -15,11 +15,11 @@ from studio import limits, songs
 from studio import sessions as S
 from studio import storyboards as sb
 from studio.errors import LimitExceeded
+from studio.jobs.worker import process_next
 from studio.providers.base import ImageRequest, ImageResult
 from studio.providers.local import LocalProvider
 from studio.providers.registry import ProviderStatus
 from studio.services import Services
-from studio.worker import process_next
 from tests.conftest import make_settings
 
 OWNER = "alice"
@@ -60,20 +60,23 @@ def key() -> str:
 
 
 def step(services: Services, owner: str = OWNER, provider: str = "local") -> None:
-    params = S.GenerationParams(prompt="a fox", width=64, height=64, provider=provider,
-                                model="sketch")  # fmt: skip
+    params = S.GenerationParams(
+        prompt="a fox", width=64, height=64, provider=provider, model="sketch"
+    )
     S.create_session(services, owner, params, idempotency_key=key())
 
 
 def board_image(services: Services, owner: str = OWNER, provider: str | None = None) -> None:
-    sb.request_image(services, owner, prompt="a lighthouse", provider=provider,
-                     idempotency_key=key())  # fmt: skip
+    sb.request_image(
+        services, owner, prompt="a lighthouse", provider=provider, idempotency_key=key()
+    )
 
 
 def song(services: Services, verses: int, owner: str = OWNER) -> Song:
     text = "\n\n".join(f"verse {n}" for n in range(1, verses + 1))
-    return songs.create_song_draft(services, owner, title="Lanterns", tags="", text=text,
-                                   idempotency_key=key())  # fmt: skip
+    return songs.create_song_draft(
+        services, owner, title="Lanterns", tags="", text=text, idempotency_key=key()
+    )
 
 
 def counts(services: Services) -> dict[str, int]:
@@ -90,10 +93,9 @@ def run_all(services: Services) -> None:
 
 
 def test_request_kinds_are_every_owned_job_kind() -> None:
-    import studio.jobs  # noqa: F401  (registers every kind)
-    from studio.worker import JOB_KINDS
+    from studio.services import job_kinds
 
-    assert set(limits.REQUEST_KINDS) == set(JOB_KINDS) - {"noop"}
+    assert set(limits.REQUEST_KINDS) == set(job_kinds()) - {"noop"}
     assert {S.JOB_KIND, sb.IMAGE_JOB, sb.VIDEO_JOB, songs.JOB_KIND} == set(limits.REQUEST_KINDS)
 
 
@@ -105,7 +107,9 @@ def test_sessions_storyboards_and_songs_share_one_hourly_limit(
     board_image(services)
     song(services, 1)
     before = counts(services)
-    with pytest.raises(LimitExceeded, match="started 3 generations in the last hour; the limit is 3"):
+    with pytest.raises(
+        LimitExceeded, match="started 3 generations in the last hour; the limit is 3"
+    ):
         step(services)
     with pytest.raises(LimitExceeded, match="the limit is 3"):
         board_image(services)
@@ -132,8 +136,11 @@ def test_sessions_and_storyboards_share_one_budget(
     assert spent == pytest.approx(2 * PRICE)
     step(services, provider="priced")  # 0.60 spent + 0.30 queued
     before = counts(services)
-    with pytest.raises(LimitExceeded, match=r"This request \(about \$0.30\) would go over today's "
-                       r"budget of \$1.00 \(\$0.90 spent or queued\)"):  # fmt: skip
+    with pytest.raises(
+        LimitExceeded,
+        match=r"This request \(about \$0.30\) would go over today's "
+        r"budget of \$1.00 \(\$0.90 spent or queued\)",
+    ):
         board_image(services, provider="priced")
     with pytest.raises(LimitExceeded, match=r"This step \(about \$0.30\) .* budget"):
         step(services, provider="priced")
@@ -154,8 +161,11 @@ def test_a_song_draft_counts_one_request_per_verse(
     services = build(tmp_path, db_url, engine, generations_per_hour=4)
     step(services)
     before = counts(services)
-    with pytest.raises(LimitExceeded, match="This song draft needs 4 generations and you have "
-                       "started 1 in the last hour; the limit is 4"):  # fmt: skip
+    with pytest.raises(
+        LimitExceeded,
+        match="This song draft needs 4 generations and you have "
+        "started 1 in the last hour; the limit is 4",
+    ):
         song(services, 4)
     with pytest.raises(LimitExceeded, match="This song draft needs 5 generations; the limit is 4"):
         song(services, 5)

@@ -29,12 +29,29 @@ def _run(services: Services, kind: str, seconds: float, *, fail: bool = False) -
     return job.id
 
 
-def _ledger(services: Services, job_id: str, kind: str, model: str, owner: str,
-            actual: float | None, estimate: float, days_ago: int = 0) -> None:
+def _ledger(
+    services: Services,
+    job_id: str,
+    kind: str,
+    model: str,
+    owner: str,
+    actual: float | None,
+    estimate: float,
+    days_ago: int = 0,
+) -> None:
     with services.db() as db:
-        db.add(UsageLedger(job_id=job_id, owner_id=owner, kind=kind, provider="openai",
-                           model=model, cost_actual=actual, cost_estimate=estimate,
-                           created_at=utcnow() - timedelta(days=days_ago)))
+        db.add(
+            UsageLedger(
+                job_id=job_id,
+                owner_id=owner,
+                kind=kind,
+                provider="openai",
+                model=model,
+                cost_actual=actual,
+                cost_estimate=estimate,
+                created_at=utcnow() - timedelta(days=days_ago),
+            )
+        )
 
 
 def test_percentile_nearest_rank() -> None:

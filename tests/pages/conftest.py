@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def app_services(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
+def app_services(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Services:
     db = tmp_path / "app.db"
     shutil.copy(sqlite_template, db)
     monkeypatch.setenv("STUDIO_DATABASE_URL", f"sqlite:///{db}")

@@ -9,14 +9,16 @@ from streamlit.testing.v1 import AppTest
 from db.schema import ImageGeneration, ImageSession
 from studio import sessions
 from studio.config import DEMO_OWNER
+from studio.jobs.worker import process_next
 from studio.services import Services
 from studio.sessions import GenerationParams
-from studio.worker import process_next
 
 
 def _new_session(services: Services, prompt: str, key: str) -> str:
     session, _ = sessions.create_session(
-        services, DEMO_OWNER, GenerationParams(prompt=prompt, width=256, height=256),
+        services,
+        DEMO_OWNER,
+        GenerationParams(prompt=prompt, width=256, height=256),
         idempotency_key=key,
     )
     return session.id
@@ -35,7 +37,9 @@ def _texts(app: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_home_empty_state_and_generate_opens_the_session(app: AppTest, app_services: Services) -> None:
+def test_home_empty_state_and_generate_opens_the_session(
+    app: AppTest, app_services: Services
+) -> None:
     app.run()
     assert not app.exception
     assert "No sessions yet" in _texts(app)
@@ -53,7 +57,9 @@ def test_home_empty_state_and_generate_opens_the_session(app: AppTest, app_servi
     assert app.query_params["session"] == made[0].id
 
 
-def test_home_rejects_an_empty_prompt_and_stores_nothing(app: AppTest, app_services: Services) -> None:
+def test_home_rejects_an_empty_prompt_and_stores_nothing(
+    app: AppTest, app_services: Services
+) -> None:
     app.run()
     app.text_area(key="home:prompt").set_value("   ")
     app.button[0].click()
@@ -133,7 +139,9 @@ def test_duplicate_fills_the_form(app: AppTest, app_services: Services) -> None:
     assert app.number_input(key=f"{prefix}:seed").value is not None
 
 
-def test_unknown_or_foreign_session_gets_a_clear_message(app: AppTest, app_services: Services) -> None:
+def test_unknown_or_foreign_session_gets_a_clear_message(
+    app: AppTest, app_services: Services
+) -> None:
     _open(app, "no-such-session")
     assert not app.exception
     assert "does not exist or is not yours" in _texts(app)
@@ -146,7 +154,9 @@ def test_unknown_or_foreign_session_gets_a_clear_message(app: AppTest, app_servi
     assert "private" not in _texts(app2)
 
 
-def test_a_prompt_over_the_limit_is_refused_on_the_page(app: AppTest, app_services: Services) -> None:
+def test_a_prompt_over_the_limit_is_refused_on_the_page(
+    app: AppTest, app_services: Services
+) -> None:
     sid = _new_session(app_services, "a cat", "cat")
     process_next(app_services, "w")
     _open(app, sid)

@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from studio import songs
 from studio.config import DEMO_OWNER
+from studio.jobs.worker import process_next
 from studio.services import Services
-from studio.worker import process_next
 from tests.helpers.song_provider import ScriptedProvider
 
 
@@ -87,9 +87,13 @@ def test_a_failed_verse_is_explained_and_can_be_requeued(
     app: AppTest, app_services: Services
 ) -> None:
     song = songs.create_song_draft(
-        app_services, DEMO_OWNER, title="Snow", tags="", text="S1V1\n\nS1V2\n\nS1V3",
+        app_services,
+        DEMO_OWNER,
+        title="Snow",
+        tags="",
+        text="S1V1\n\nS1V2\n\nS1V3",
         idempotency_key="k",
-    )  # fmt: skip
+    )
     refuse = ScriptedProvider(fail_when=lambda r: "refused" if "S1V2" in r.prompt else None)
     app_services.providers = [
         s if s.name != "local" else type(s)("local", s.label, True, "", refuse)

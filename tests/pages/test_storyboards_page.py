@@ -7,15 +7,17 @@ from streamlit.testing.v1 import AppTest
 
 from studio import storyboards as sb
 from studio.config import DEMO_OWNER
+from studio.jobs.worker import process_next
 from studio.services import Services
-from studio.worker import process_next
 
 PAGE = "views/storyboards.py"
 
 
 def texts(app: AppTest) -> str:
     parts = [m.value for m in app.markdown] + [c.value for c in app.caption]
-    parts += [e.value for e in app.error] + [w.value for w in app.warning] + [i.value for i in app.info]
+    parts += (
+        [e.value for e in app.error] + [w.value for w in app.warning] + [i.value for i in app.info]
+    )
     return "\n".join(str(p) for p in parts)
 
 
@@ -32,10 +34,22 @@ def open_page(app: AppTest) -> AppTest:
 
 def seeded(services: Services) -> tuple[str, str, str]:
     board = sb.create_storyboard(services, DEMO_OWNER, "The Lighthouse")
-    scene = sb.add_entity(services, DEMO_OWNER, board.id, kind="scene", name="Cliff at dusk",
-                          description="A lighthouse on a cliff")  # fmt: skip
-    hero = sb.add_entity(services, DEMO_OWNER, board.id, kind="character", name="Mara",
-                         description="Keeper in a yellow raincoat")  # fmt: skip
+    scene = sb.add_entity(
+        services,
+        DEMO_OWNER,
+        board.id,
+        kind="scene",
+        name="Cliff at dusk",
+        description="A lighthouse on a cliff",
+    )
+    hero = sb.add_entity(
+        services,
+        DEMO_OWNER,
+        board.id,
+        kind="character",
+        name="Mara",
+        description="Keeper in a yellow raincoat",
+    )
     return board.id, scene.id, hero.id
 
 
@@ -122,13 +136,15 @@ def test_a_double_click_queues_one_request(app: AppTest, app_services: Services)
 
 def test_failure_is_shown_on_the_entity(app: AppTest, app_services: Services) -> None:
     board_id, scene_id, _ = seeded(app_services)
-    gen = sb.request_video(app_services, DEMO_OWNER, prompt="x", entity_id=scene_id,
-                           idempotency_key="v")  # fmt: skip
+    gen = sb.request_video(
+        app_services, DEMO_OWNER, prompt="x", entity_id=scene_id, idempotency_key="v"
+    )
     job = app_services.queue.claim("w")
     app_services.queue.fail(job, error_class="permanent", message="The provider refused it.")
     open_page(app)
-    assert any("The last video from text failed: The provider refused it." in e.value
-               for e in app.error)  # fmt: skip
+    assert any(
+        "The last video from text failed: The provider refused it." in e.value for e in app.error
+    )
     assert sb.get_generation(app_services, DEMO_OWNER, gen.id).status == "failed"
 
 

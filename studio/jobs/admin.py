@@ -1,0 +1,158 @@
+"""What editors and housekeeping do to jobs: requeue, cancel (skip), clear a stuck job, reap
+expired leases, prune old rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from db.schema import Job
+from studio.errors import Conflict
+from studio.jobs.base import Executor, QueueBase
+from studio.jobs.statements import CLEAR_LEASE, jobs, lit
+
+
+class EditorActions(QueueBase):
+    """Requeue, cancel, clear, reap and prune (mixed into JobQueue)."""
+
+    def requeue(self, job_id: str, *, db: Executor | None = None) -> Job:
+        """A failed (or canceled) job goes back to pending: same row, same place in its key's
+        order, retry_count + 1, a fresh set of attempts."""
+        with self._tx(db) as tx:
+            row = tx.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status.in_(("failed", "canceled")))
+                .values(
+                    status="pending",
+                    stage="queued",
+                    attempts=0,
+                    rate_limit_waits=0,
+                    retry_count=jobs.c.retry_count + 1,
+                    run_after=self._now(),
+                    completed_at=None,
+                    cancel_requested=False,
+                    held=True,
+                )
+                .returning(jobs.c.concurrency_key)
+            ).first()
+            if row is None:
+                job = self.get(job_id, db=tx)
+                raise Conflict(
+                    f"Only failed or canceled jobs can be requeued; this one is {job.status}."
+                )
+            if row.concurrency_key is None:
+                tx.execute(jobs.update().where(jobs.c.id == job_id).values(held=False))
+            else:
+                self._release_head(tx, row.concurrency_key)
+            return self.get(job_id, db=tx)
+
+    def cancel(self, job_id: str, *, db: Executor | None = None) -> str:
+        """Skip a pending or failed job at once; ask a running one to stop at its next stage.
+        Returns the resulting status ('canceled' or 'running' with the request recorded)."""
+        with self._tx(db) as tx:
+            row = tx.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.status.in_(("pending", "failed")))
+                .values(
+                    status="canceled",
+                    completed_at=self._now(),
+                    last_error=sa.func.coalesce(jobs.c.last_error, "Skipped by an editor."),
+                )
+                .returning(jobs.c.concurrency_key)
+            ).first()
+            if row is not None:
+                self._release_head(tx, row.concurrency_key)
+                return "canceled"
+            row = tx.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, lit(jobs.c.status, "running"))
+                .values(cancel_requested=True)
+                .returning(jobs.c.id)
+            ).first()
+            if row is not None:
+                return "running"
+            job = self.get(job_id, db=tx)
+            raise Conflict(f"This job is already {job.status}; there is nothing to cancel.")
+
+    def clear(self, job_id: str, *, reason: str | None = None, db: Executor | None = None) -> None:
+        """Fail a stuck running job with a clear reason and revoke its lease, so whatever its
+        worker sends later is rejected."""
+        message = reason or "Cleared by an editor: the job was stuck."
+        with self._tx(db) as tx:
+            row = tx.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, lit(jobs.c.status, "running"))
+                .values(
+                    status="failed",
+                    failure_stage=jobs.c.stage,
+                    error_class="unknown",
+                    last_error=message,
+                    completed_at=self._now(),
+                    **CLEAR_LEASE,
+                )
+                .returning(jobs.c.concurrency_key, jobs.c.ordered)
+            ).first()
+            if row is None:
+                job = self.get(job_id, db=tx)
+                raise Conflict(f"Only running jobs can be cleared; this one is {job.status}.")
+            if not row.ordered:
+                self._release_head(tx, row.concurrency_key)
+
+    def reap(self, *, db: Executor | None = None) -> int:
+        """Running jobs whose lease expired go back to pending, or fail when out of attempts.
+        Returns how many jobs were reaped."""
+        with self._tx(db) as tx:
+            expired = tx.execute(
+                sa.select(
+                    jobs.c.id,
+                    jobs.c.attempts,
+                    jobs.c.max_attempts,
+                    jobs.c.concurrency_key,
+                    jobs.c.ordered,
+                ).where(lit(jobs.c.status, "running"), jobs.c.lease_expires_at < self._now())
+            ).all()
+            for job in expired:
+                out_of_attempts = job.attempts >= job.max_attempts
+                values: dict[str, Any] = {
+                    "error_class": "temporary",
+                    "failure_stage": jobs.c.stage,
+                    **CLEAR_LEASE,
+                }
+                if out_of_attempts:
+                    values.update(
+                        status="failed",
+                        completed_at=self._now(),
+                        last_error=f"The worker stopped responding {job.attempts} time(s); giving up.",
+                    )
+                else:
+                    values.update(
+                        status="pending",
+                        stage="queued",
+                        run_after=self._now(),
+                        last_error="The worker stopped responding; the job was put back in the queue.",
+                    )
+                tx.execute(
+                    jobs.update()
+                    .where(
+                        jobs.c.id == job.id,
+                        lit(jobs.c.status, "running"),
+                        jobs.c.lease_expires_at < self._now(),
+                    )
+                    .values(**values)
+                )
+                if not out_of_attempts or not job.ordered:
+                    self._release_head(tx, job.concurrency_key)
+            return len(expired)
+
+    def prune(self, *, older_than: timedelta, db: Executor | None = None) -> int:
+        """Delete completed and canceled jobs finished before now - older_than."""
+        cutoff = datetime.now(UTC) - older_than
+        with self._tx(db) as tx:
+            result = tx.execute(
+                jobs.delete().where(
+                    jobs.c.status.in_(("completed", "canceled")), jobs.c.completed_at < cutoff
+                )
+            )
+            return int(result.rowcount or 0)

@@ -1,0 +1,195 @@
+"""Read models of the queue: rows with what each job is waiting on (admin pages), and how a
+piece of work in flight shows its job's state (session steps, storyboard requests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from db.schema import Job
+from db.types import utcnow
+
+jobs = Job.__table__
+
+STATUS_RANK = sa.case(
+    {"running": 0, "pending": 1, "failed": 2, "completed": 3, "canceled": 4},
+    value=jobs.c.status,
+    else_=5,
+)
+
+
+# A job's status as the work it does (a session step, a storyboard request) shows it.
+_JOB_TO_WORK = {
+    "pending": "queued",
+    "running": "running",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+IN_FLIGHT = ("queued", "running")
+
+
+def follow_job(status: str, error: str | None, job: Any | None) -> tuple[str, str | None]:
+    """(status, error) of a piece of work. While it is in flight its job is the truth: a job
+    cleared by an editor, canceled, or reaped back to the queue never ran the work's hook."""
+    if status in IN_FLIGHT and job is not None and job.status in _JOB_TO_WORK:
+        followed = _JOB_TO_WORK[job.status]
+        if followed in ("failed", "canceled"):
+            return followed, job.last_error or error
+        return followed, error
+    return status, error
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    kind: str
+    label: str
+    status: str
+    stage: str
+    failure_stage: str | None
+    attempts: int
+    max_attempts: int
+    retry_count: int
+    error_class: str | None
+    last_error: str | None
+    cost_estimate: float | None
+    cost_actual: float | None
+    owner_id: str | None
+    concurrency_key: str | None
+    sequence: int
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    heartbeat_at: datetime | None
+    lease_owner: str | None
+    cancel_requested: bool
+    waiting_on: str
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+
+def _describe(row: Any) -> str:
+    return row.label or f"{row.kind} {row.id[:8]}"
+
+
+def _waiting_on(row: Any, heads: dict[str, Any], now: datetime) -> str:
+    if row.status == "running":
+        return "cancel requested" if row.cancel_requested else ""
+    if row.status != "pending":
+        return ""
+    if row.concurrency_key and row.concurrency_key in heads:
+        head = heads[row.concurrency_key]
+        if head.id != row.id:
+            suffix = {"failed": " (failed: requeue or skip it)", "running": " (running)"}.get(
+                head.status, ""
+            )
+            return f"after {_describe(head)}{suffix}"
+    if row.run_after and row.run_after > now:
+        why = "rate limited" if row.error_class == "rate_limit" else "retry"
+        return f"{why} at {row.run_after:%H:%M:%S} UTC"
+    return "next free worker"
+
+
+def key_heads(conn: sa.Connection, keys: set[str]) -> dict[str, Any]:
+    """The first unfinished job of each key (what later jobs of the key wait on): a row with
+    id, kind, label, status, concurrency_key, sequence, run_after, error_class, last_error,
+    cancel_requested. Keys with nothing unfinished are absent."""
+    if not keys:
+        return {}
+    rank = (
+        sa.func.row_number()
+        .over(partition_by=jobs.c.concurrency_key, order_by=(jobs.c.sequence, jobs.c.created_at))
+        .label("rank")
+    )
+    open_rows = (
+        sa.select(
+            jobs.c.id,
+            jobs.c.kind,
+            jobs.c.label,
+            jobs.c.status,
+            jobs.c.concurrency_key,
+            jobs.c.sequence,
+            jobs.c.run_after,
+            jobs.c.error_class,
+            jobs.c.last_error,
+            jobs.c.cancel_requested,
+            rank,
+        )
+        .where(
+            jobs.c.concurrency_key.in_(sorted(keys)),
+            sa.or_(
+                jobs.c.status.in_(("pending", "running")),
+                sa.and_(jobs.c.status == "failed", jobs.c.ordered.is_(True)),
+            ),
+        )
+        .subquery()
+    )
+    rows = conn.execute(sa.select(open_rows).where(open_rows.c.rank == 1)).all()
+    return {r.concurrency_key: r for r in rows}
+
+
+def list_jobs(
+    engine: Engine,
+    *,
+    kinds: list[str] | None = None,
+    statuses: list[str] | None = None,
+    limit: int = 200,
+) -> list[JobView]:
+    """Jobs ordered by status (running, pending, failed, done), then key and sequence."""
+    query = sa.select(*jobs.c).order_by(
+        STATUS_RANK, jobs.c.concurrency_key, jobs.c.sequence, jobs.c.priority, jobs.c.created_at
+    )
+    if kinds:
+        query = query.where(jobs.c.kind.in_(kinds))
+    if statuses:
+        query = query.where(jobs.c.status.in_(statuses))
+    now = utcnow()
+    with engine.connect() as conn:
+        rows = conn.execute(query.limit(limit)).all()
+        waiting = {r.concurrency_key for r in rows if r.status == "pending" and r.concurrency_key}
+        heads = key_heads(conn, waiting)
+    return [
+        JobView(
+            id=r.id,
+            kind=r.kind,
+            label=_describe(r),
+            status=r.status,
+            stage=r.stage,
+            failure_stage=r.failure_stage,
+            attempts=r.attempts,
+            max_attempts=r.max_attempts,
+            retry_count=r.retry_count,
+            error_class=r.error_class,
+            last_error=r.last_error,
+            cost_estimate=r.cost_estimate,
+            cost_actual=r.cost_actual,
+            owner_id=r.owner_id,
+            concurrency_key=r.concurrency_key,
+            sequence=r.sequence,
+            created_at=r.created_at,
+            started_at=r.started_at,
+            completed_at=r.completed_at,
+            heartbeat_at=r.heartbeat_at,
+            lease_owner=r.lease_owner,
+            cancel_requested=r.cancel_requested,
+            waiting_on=_waiting_on(r, heads, now),
+        )
+        for r in rows
+    ]
+
+
+def job_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all()
+    return {status: int(n) for status, n in rows}
+
+
+def job_kinds(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(sa.select(jobs.c.kind).distinct()).scalars())

@@ -1,0 +1,1 @@
+"""Widgets of the admin pages: Jobs and Monitoring."""

@@ -1,0 +1,145 @@
+"""The Jobs admin widgets: filters, the queue table, per-job actions and "Process next job"."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from db.schema import JOB_STATUSES
+from studio.jobs.reads import JobView, job_kinds, list_jobs
+from studio.jobs.worker import default_worker_id, process_next
+from studio.services import Services
+from studio.ui.common.feedback import flash, user_errors
+
+
+def _fmt_time(value: object) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
+
+
+def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Job": r.label,
+                "Status": r.status,
+                "Stage": r.stage,
+                "Waiting on": r.waiting_on,
+                "Kind": r.kind,
+                "Attempts": f"{r.attempts}/{r.max_attempts}",
+                "Retries": r.retry_count,
+                "Failure stage": r.failure_stage or "",
+                "Error class": r.error_class or "",
+                "Last error": r.last_error or "",
+                "Est. cost": r.cost_estimate,
+                "Cost": r.cost_actual,
+                "Owner": r.owner_id or "",
+                "Created": _fmt_time(r.created_at),
+                "Started": _fmt_time(r.started_at),
+                "Finished": _fmt_time(r.completed_at),
+                "Id": r.short_id,
+            }
+            for r in rows
+        ]
+    )
+
+
+def render_process_next(services: Services) -> None:
+    """Claim and run one job inline, showing each stage as it happens."""
+    if not st.button("Process next job", type="primary", key="process_next"):
+        return
+    with st.status("Looking for a job…", expanded=True) as status:
+
+        def on_stage(job, stage: str) -> None:  # type: ignore[no-untyped-def]
+            status.update(label=f"{job.label or job.kind}: {stage}")
+            st.write(f"→ {stage}")
+
+        with user_errors():
+            outcome = process_next(services, default_worker_id("jobs-page"), on_stage=on_stage)
+            if outcome is None:
+                status.update(label="Nothing to do: no job is waiting.", state="complete")
+                st.write("The queue has no claimable job (204).")
+                return
+            state = "complete" if outcome.status == "completed" else "error"
+            status.update(label=f"{outcome.label or outcome.kind}: {outcome.status}", state=state)
+            st.write(outcome.message)
+
+
+@st.dialog("Clear stuck job")
+def _confirm_clear(services: Services, job: JobView) -> None:
+    st.write(
+        f"**{job.label}** has been running since {_fmt_time(job.started_at)} "
+        f"(last heartbeat {_fmt_time(job.heartbeat_at)}) on `{job.lease_owner}`."
+    )
+    st.warning(
+        "Clearing fails the job with a clear reason and revokes its worker's lease: whatever "
+        "that worker sends afterwards is discarded. You can requeue it later."
+    )
+    c1, c2 = st.columns(2)
+    if c1.button("Clear job", type="primary", key="confirm_clear"):
+        with user_errors():
+            services.queue.clear(job.id, reason="Cleared by an editor: the job was stuck.")
+            flash(f"Cleared {job.label}.")
+            st.rerun()
+    if c2.button("Keep it running", key="cancel_clear"):
+        st.rerun()
+
+
+def render_actions(services: Services, rows: list[JobView]) -> None:
+    """Pick a job, then requeue / skip / cancel / clear it, as its status allows."""
+    if not rows:
+        return
+    by_id = {r.id: r for r in rows}
+    choice = st.selectbox(
+        "Job",
+        options=list(by_id),
+        format_func=lambda i: f"{by_id[i].label} · {by_id[i].status} · {by_id[i].short_id}",
+        key="job_choice",
+    )
+    job = by_id[choice]
+    cols = st.columns(4)
+    with user_errors():
+        if job.status in ("failed", "canceled") and cols[0].button("Requeue", key="requeue"):
+            services.queue.requeue(job.id)
+            flash(f"Requeued {job.label}.")
+            st.rerun()
+        if job.status in ("pending", "failed") and cols[1].button("Skip", key="skip"):
+            services.queue.cancel(job.id)
+            flash(f"Skipped {job.label}.", icon=":material/skip_next:")
+            st.rerun()
+        if job.status == "running":
+            if cols[2].button("Cancel", key="cancel_running", disabled=job.cancel_requested):
+                services.queue.cancel(job.id)
+                flash(
+                    "Cancel requested: the worker stops at its next stage.",
+                    icon=":material/cancel:",
+                )
+                st.rerun()
+            if cols[3].button("Clear…", key="clear"):
+                _confirm_clear(services, job)
+    if job.last_error:
+        st.caption(
+            f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): {job.last_error}"
+        )
+
+
+def render_jobs_page(services: Services) -> None:
+    render_process_next(services)
+    f1, f2 = st.columns(2)
+    kinds = f1.multiselect("Kind", job_kinds(services.engine), key="filter_kinds")
+    statuses = f2.multiselect("Status", list(JOB_STATUSES), key="filter_statuses")
+    rows = list_jobs(services.engine, kinds=kinds or None, statuses=statuses or None)
+    if not rows:
+        st.info("No jobs yet. Work from sessions, songs and storyboards shows up here.")
+        return
+    st.dataframe(
+        jobs_frame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Est. cost": st.column_config.NumberColumn(format="$%.4f"),
+            "Cost": st.column_config.NumberColumn(format="$%.4f"),
+            "Last error": st.column_config.TextColumn(width="large"),
+        },
+        key="jobs_table",
+    )
+    render_actions(services, rows)

@@ -1,0 +1,204 @@
+"""The form for the session's next step: where it starts (any finished image of the session,
+or an upload), an optional mask (painted on a canvas or uploaded), the prompt, the model and
+the advanced parameters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+from studio import imaging, sessions
+from studio.form_keys import submission_key
+from studio.services import Services
+from studio.sessions import GenerationParams, GenerationView, SessionView
+from studio.ui.common.feedback import flash, user_errors
+from studio.ui.common.media import full_image
+from studio.ui.common.model_picker import pick_model
+from studio.ui.session import param_form
+from studio.ui.session.mask_canvas import paint_mask
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
+MASK_CHOICES = {"none": "No mask", "paint": "Paint a mask", "upload": "Upload a mask"}
+SOURCE_CHOICES = {"selected": "A step of this session", "upload": "An uploaded image"}
+
+
+def form_prefix(session_id: str) -> str:
+    return f"next-{session_id}"
+
+
+def model_key(session_id: str) -> str:
+    return f"{form_prefix(session_id)}:model"
+
+
+def render_next_step(
+    services: Services,
+    owner: str,
+    view: SessionView,
+    selected: GenerationView | None,
+    *,
+    on_select: Callable[[str], None],
+    on_new_step: Callable[[str], None],
+) -> None:
+    sid = view.id
+    prefix = form_prefix(sid)
+    st.subheader("Next step")
+
+    source_kind = st.segmented_control(
+        "Start from",
+        list(SOURCE_CHOICES),
+        format_func=SOURCE_CHOICES.get,
+        default="selected",
+        key=f"{prefix}/source",
+        required=True,
+    )
+    parent: GenerationView | None = None
+    upload_bytes: bytes | None = None
+    if source_kind == "upload":
+        file = st.file_uploader(
+            "Input image (PNG, JPEG or WebP)", type=UPLOAD_TYPES, key=f"{prefix}/input"
+        )
+        if file is not None:
+            upload_bytes = file.getvalue()
+            _offer_embedded_parameters(upload_bytes, view.id)
+    else:
+        parent = _iterate_from(view, selected, on_select, prefix)
+
+    mask_kind = st.segmented_control(
+        "Mask",
+        list(MASK_CHOICES),
+        format_func=MASK_CHOICES.get,
+        default="none",
+        key=f"{prefix}/mask_kind",
+        required=True,
+        help="With a mask only the marked region changes (inpainting); the rest of the image "
+        "stays exactly as it is.",
+    )
+    canvas_data = None
+    mask_bytes: bytes | None = None
+    if mask_kind == "paint":  # only now is the source's full image needed
+        source_image = upload_bytes or (full_image(parent.output) if parent else None)
+        if source_image is None:
+            st.info("Choose or upload the image to paint on first.")
+        else:
+            nonce = st.session_state.get(f"{prefix}/canvas_nonce", 0)
+            canvas_data = paint_mask(source_image, key=f"{prefix}/canvas/{nonce}")
+    elif mask_kind == "upload":
+        file = st.file_uploader(
+            "Mask (same size as the image; white or transparent = change)",
+            type=UPLOAD_TYPES,
+            key=f"{prefix}/mask_file",
+        )
+        if file is not None:
+            mask_bytes = file.getvalue()
+    mode = "image_to_image" if mask_kind == "none" else "inpaint"
+
+    with st.form(f"{prefix}/form", border=True):
+        prompt = param_form.prompt_box(
+            prefix,
+            label="Prompt",
+            placeholder="What should change? (Ctrl+Enter to generate)",
+            max_chars=services.settings.max_prompt_chars,
+        )
+        choice = pick_model(
+            services,
+            key=model_key(sid),
+            mode=mode,
+            provider=view.session.provider,
+            model=view.session.model,
+        )
+        param_form.advanced(prefix, size=False, strength=True)
+        submitted = st.form_submit_button(
+            "Generate", type="primary", icon=":material/auto_awesome:"
+        )
+    if not submitted:
+        return
+    with user_errors():
+        content = param_form.form_content(
+            prefix,
+            parent=parent.id if parent else None,
+            mask_kind=mask_kind,
+            upload=hash(upload_bytes) if upload_bytes else None,
+            mask=hash(mask_bytes) if mask_bytes else None,
+            canvas=hash(canvas_data.tobytes()) if canvas_data is not None else None,
+        )
+        key = submission_key(st.session_state, prefix, content, time.monotonic())
+        if source_kind == "upload" and upload_bytes is None:
+            st.error("Upload an input image first, or start from a step of this session.")
+            return
+        if mask_kind == "upload" and mask_bytes is None:
+            st.error("Upload a mask first, or choose “No mask”.")
+            return
+        gen = sessions.iterate(
+            services,
+            owner,
+            sid,
+            parent.id if parent else None,
+            param_form.params(prefix, choice, prompt=prompt),
+            idempotency_key=key,
+            mask=mask_bytes,
+            mask_canvas=canvas_data if mask_kind == "paint" else None,
+            input_image=upload_bytes,
+        )
+        flash(f"Step {gen.step} queued")
+        if mask_kind == "paint":  # a fresh canvas for the next mask
+            st.session_state[f"{prefix}/canvas_nonce"] = (
+                st.session_state.get(f"{prefix}/canvas_nonce", 0) + 1
+            )
+        on_new_step(gen.id)
+        st.rerun()
+
+
+def _offer_embedded_parameters(data: bytes, session_id: str) -> None:
+    """An uploaded PNG made here (or by another tool) carries its parameters: offer them."""
+    found = imaging.read_parameters(data)
+    if not found or not found.get("prompt"):
+        return
+    params = GenerationParams.from_mapping(found)
+
+    def use() -> None:
+        param_form.fill(st.session_state, form_prefix(session_id), params, model_key(session_id))
+
+    st.info(
+        f"This image carries its parameters: “{params.prompt[:120]}”.",
+        icon=":material/data_object:",
+    )
+    st.button(
+        "Use its parameters",
+        key=f"{form_prefix(session_id)}/reuse",
+        on_click=use,
+        icon=":material/content_paste:",
+    )
+
+
+def _iterate_from(
+    view: SessionView,
+    selected: GenerationView | None,
+    on_select: Callable[[str], None],
+    prefix: str,
+) -> GenerationView | None:
+    """'Iterate from': the selected step when it has an image, else the latest image."""
+    outputs = view.output_choices(selected.id if selected is not None else None)
+    if not outputs:
+        st.info("No finished image to iterate from yet: wait for one, or upload an image.")
+        return None
+    ids = [g.id for g in outputs]
+    current = selected.id if selected is not None and selected.id in ids else ids[0]
+    st.session_state[f"{prefix}/parent"] = current
+    labels = {g.id: f"Step {g.step}: {g.generation.prompt[:60]}" for g in outputs}
+
+    def changed() -> None:
+        on_select(st.session_state[f"{prefix}/parent"])
+
+    picked = st.selectbox(
+        "Iterate from",
+        ids,
+        format_func=labels.get,
+        key=f"{prefix}/parent",
+        on_change=changed,
+        help="The new step records this one as its parent; choosing an older step starts a "
+        "new branch and keeps the others. Lists the newest images; select older ones in the "
+        "history tree.",
+    )
+    return view.by_id.get(picked)

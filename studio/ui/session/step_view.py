@@ -1,0 +1,217 @@
+"""The selected step: its image large with badges, its details, and what can be done with it
+(regenerate, duplicate into the form, cancel, delete, download, compare)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+from studio import sessions
+from studio.form_keys import submission_key
+from studio.humanize import duration, money
+from studio.services import Services
+from studio.sessions import GenerationView, SessionView
+from studio.ui.common.feedback import flash, user_errors
+from studio.ui.common.media import full_image, mask_overlay
+from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS
+
+MODE_LABELS = {
+    "text_to_image": "text-to-image",
+    "image_to_image": "image-to-image",
+    "inpaint": "inpainting",
+}
+
+
+def render_viewer(view: SessionView, gen: GenerationView) -> None:
+    """The selected step's image (or its state), with badges."""
+    g = gen.generation
+    st.markdown(f"#### Step {gen.step} · {MODE_LABELS.get(g.mode, g.mode)}")
+    out = gen.output
+    if gen.status == "succeeded" and out is not None:
+        image = full_image(out)
+        if gen.mask is not None and st.toggle(
+            "Show the mask",
+            key=f"overlay:{gen.id}",
+            help="Tints the region this step was allowed to change.",
+        ):
+            image = mask_overlay(out, gen.mask) or image
+        if image is None:
+            st.warning("This image's file is missing from storage.")
+        else:
+            st.image(image, width="stretch", caption=g.prompt[:200])
+        if len(gen.outputs) > 1:
+            cols = st.columns(len(gen.outputs))
+            for i, (col, asset) in enumerate(zip(cols, gen.outputs, strict=True)):
+                extra = full_image(asset)
+                if extra is not None:
+                    col.image(extra, width="stretch", caption=f"image {i + 1}")
+    elif gen.active:
+        what = (
+            "is waiting for a worker"
+            if gen.status == "queued"
+            else (f"is being generated ({gen.stage or 'running'})")
+        )
+        st.info(
+            f"Step {gen.step} {what}. This page updates by itself.", icon=":material/hourglass_top:"
+        )
+    elif gen.status == "failed":
+        label = {
+            "permanent": "refused",
+            "auth": "not authorized",
+            "rate_limit": "rate limited",
+            "temporary": "a temporary error",
+        }.get(gen.error_class or "", "an error")
+        st.error(
+            f"Step {gen.step} failed ({label}): {gen.error or 'no reason given'}",
+            icon=":material/error:",
+        )
+    else:
+        st.warning(f"Step {gen.step} was canceled.", icon=":material/block:")
+    _badges(gen)
+
+
+def _badges(gen: GenerationView) -> None:
+    g, p = gen.generation, gen.params
+    out = gen.output
+    width = out.width if out is not None else p.get("width")
+    height = out.height if out is not None else p.get("height")
+    row = st.container(horizontal=True, gap="small")
+    with row:
+        st.badge(f"{g.provider} · {g.model}", icon=":material/memory:", color="violet")
+        if width and height:
+            st.badge(f"{width} × {height}", icon=":material/aspect_ratio:", color="gray")
+        if p.get("seed") is not None:
+            st.badge(f"seed {p['seed']}", icon=":material/casino:", color="gray")
+        st.badge(
+            gen.status,
+            icon=STATUS_ICONS.get(gen.status),
+            color=STATUS_COLORS.get(gen.status, "gray"),
+        )  # type: ignore[arg-type]
+        if g.duration_ms is not None:
+            st.badge(duration(g.duration_ms), icon=":material/timer:", color="blue")
+        st.badge(money(g.cost_actual, g.cost_estimate), icon=":material/payments:", color="orange")
+
+
+def render_details(view: SessionView, gen: GenerationView) -> None:
+    g, p = gen.generation, gen.params
+    parent = view.by_id.get(gen.parent_id or "")
+    rows = [
+        ("Prompt", g.prompt),
+        ("Negative prompt", g.negative_prompt or "–"),
+        ("Mode", MODE_LABELS.get(g.mode, g.mode)),
+        ("Provider · model", f"{g.provider} · {g.model}"),
+        ("Iterated from", f"step {parent.step}" if parent else ("upload" if gen.input else "–")),
+        ("Mask", "yes" if gen.mask else "no"),
+        *[(k.replace("_", " ").capitalize(), str(v)) for k, v in sorted(p.items())],
+        ("Created", f"{g.created_at:%Y-%m-%d %H:%M:%S} UTC"),
+        ("Started", f"{g.started_at:%H:%M:%S} UTC" if g.started_at else "–"),
+        ("Completed", f"{g.completed_at:%H:%M:%S} UTC" if g.completed_at else "–"),
+        ("Generation time", duration(g.duration_ms)),
+        ("Cost", money(g.cost_actual, g.cost_estimate)),
+        ("Error", f"{gen.error} ({gen.error_class})" if gen.error else "–"),
+    ]
+    with st.expander(f"Step {gen.step}: parameters, timing and cost", icon=":material/info:"):
+        st.dataframe(
+            {"Parameter": [r[0] for r in rows], "Value": [r[1] for r in rows]},
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def render_actions(
+    services: Services,
+    owner: str,
+    view: SessionView,
+    gen: GenerationView,
+    *,
+    on_duplicate: Callable[[str], None],
+    on_new_step: Callable[[str], None],
+) -> None:
+    """Buttons for the selected step."""
+    row = st.container(horizontal=True, gap="small")
+    with row:
+        if st.button(
+            "Regenerate",
+            icon=":material/refresh:",
+            key="act_regenerate",
+            help="The same step again with a new seed (a new branch beside it).",
+        ):
+            with user_errors():
+                key = submission_key(st.session_state, f"regen:{gen.id}", {}, time.monotonic())
+                new = sessions.regenerate(services, owner, gen.id, idempotency_key=key)
+                flash(f"Step {new.step} queued: step {gen.step} with a new seed")
+                on_new_step(new.id)
+                st.rerun()
+        st.button(
+            "Duplicate into the form",
+            icon=":material/content_copy:",
+            key="act_duplicate",
+            on_click=on_duplicate,
+            args=(gen.id,),
+            help="Fill the form below with this step's prompt and parameters.",
+        )
+        if gen.active:
+            if st.button("Cancel", icon=":material/stop_circle:", key="act_cancel"):
+                with user_errors():
+                    outcome = sessions.cancel_generation(services, owner, gen.id)
+                    flash(
+                        f"Step {gen.step} canceled"
+                        if outcome == "canceled"
+                        else f"Step {gen.step} will stop at its next stage"
+                    )
+                    st.rerun()
+        if gen.status in ("failed", "canceled"):
+            if st.button("Delete step", icon=":material/delete:", key="act_delete"):
+                with user_errors():
+                    sessions.delete_generation(services, owner, gen.id)
+                    flash(f"Step {gen.step} deleted")
+                    st.rerun()
+        if gen.status == "succeeded" and gen.output is not None:
+            name = f"step-{gen.step}.png"
+            st.download_button(
+                "Download",
+                data=lambda: _download(services, owner, gen.id),
+                file_name=name,
+                mime="image/png",
+                icon=":material/download:",
+                key="act_download",
+                help="PNG with the prompt and parameters embedded (readable by other tools).",
+            )
+
+
+def _download(services: Services, owner: str, generation_id: str) -> bytes:
+    _, data = sessions.download_bytes(services, owner, generation_id)
+    return data
+
+
+def render_compare(view: SessionView, gen: GenerationView) -> None:
+    outputs = view.output_choices(gen.id, gen.parent_id)
+    if len(outputs) < 2:
+        return
+    # A toggle, not an expander: an expander's body runs (and loads both images) even closed.
+    if st.toggle("Compare two outputs side by side", key=f"cmp:{view.id}"):
+        labels = {g.id: f"Step {g.step}: {g.generation.prompt[:50]}" for g in outputs}
+        ids = list(labels)
+        first = ids.index(gen.id) if gen.id in labels else 0
+        other = (
+            gen.parent_id
+            if gen.parent_id in labels and gen.parent_id != ids[first]
+            else (ids[1] if first == 0 else ids[0])
+        )
+        c1, c2 = st.columns(2)
+        a = c1.selectbox("Left", ids, index=first, format_func=labels.get, key=f"cmp_a:{view.id}")
+        b = c2.selectbox(
+            "Right", ids, index=ids.index(other), format_func=labels.get, key=f"cmp_b:{view.id}"
+        )
+        for col, gid in ((c1, a), (c2, b)):
+            shown = view.by_id[gid]
+            data = full_image(shown.output)
+            if data is not None:
+                col.image(data, width="stretch")
+            p = shown.params
+            col.caption(
+                f"{shown.generation.model} · seed {p.get('seed', '–')} · "
+                f"strength {p.get('strength', '–')} · {duration(shown.generation.duration_ms)}"
+            )

@@ -1,0 +1,248 @@
+"""One song on the Songs page: publish toggle, progress, what the queue waits on (with requeue
+and skip), the thumbnail strip, and each verse's illustration, thumbnail and artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from studio import songs
+from studio.services import Services
+from studio.songs import SongView, VerseView
+from studio.ui.common import media
+from studio.ui.common.feedback import flash, user_errors
+from studio.ui.common.text import md
+
+VERSES_PER_PAGE = 10
+MAX_STRIP = 40  # thumbnails in the song's overview strip
+REFRESH_SECONDS = 2
+
+
+def _provider_label(services: Services, name: str) -> str:
+    return next((s.label for s in services.providers if s.name == name), name)
+
+
+def _render_header(services: Services, owner: str, song: SongView) -> None:
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    with left:
+        st.subheader(md(song.title), anchor=False)
+        badges = st.container(horizontal=True, gap="small")
+        with badges:
+            if song.published:
+                st.badge("Published", icon=":material/public:", color="green")
+            else:
+                st.badge("Draft", icon=":material/edit_note:", color="gray")
+            for tag in song.tags:
+                st.badge(md(tag), icon=":material/sell:", color="blue")
+    with right:
+        label, icon = (
+            ("Unpublish", ":material/public_off:")
+            if song.published
+            else ("Publish", ":material/public:")
+        )
+        if st.button(label, icon=icon, key="publish_toggle", width="stretch"):
+            with user_errors():
+                songs.set_published(services, owner, song.id, not song.published)
+                flash(
+                    f"“{md(song.title)}” is {'a draft again' if song.published else 'published'}.",
+                    icon=icon,
+                )
+                st.rerun()
+
+
+def _render_progress(services: Services, song: SongView) -> None:
+    p = song.progress
+    cols = st.columns(5)
+    cols[0].metric("Verses", p.verse_count)
+    cols[1].metric("Illustrated", p.illustrated)
+    cols[2].metric("Queued", p.queued)
+    cols[3].metric("Running", p.running)
+    cols[4].metric("Failed", p.failed)
+    if song.conversation:
+        c = song.conversation
+        st.caption(
+            f"Conversation `{c.conversation_id}` · {_provider_label(services, c.provider)} "
+            f"· `{c.model}` "
+            f"· started {c.created_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def _render_waiting(services: Services, owner: str, song: SongView) -> None:
+    """What the song waits on; a failed verse holding the rest can be requeued or skipped."""
+    p, head = song.progress, song.progress.head
+    if p.blocked and head is not None:
+        verse = next((v for v in song.verses if v.number == head.verse_number), None)
+        n, later = head.verse_number, p.verse_count - head.verse_number
+        waiting = ""
+        if later > 1:
+            waiting = f" Verses {n + 1}–{p.verse_count} wait for it."
+        elif later == 1:
+            waiting = f" Verse {p.verse_count} waits for it."
+        st.warning(
+            f"**Verse {n} failed**: {(head.last_error or 'no reason recorded').rstrip('.')}."
+            f"{waiting} Requeue it to try again, or skip it to let the rest go on — here or "
+            "on the Jobs page.",
+            icon=":material/error:",
+        )
+        b1, b2, b3 = st.columns([1, 1, 3], vertical_alignment="center")
+        if verse is not None:
+            _verse_action(
+                b1,
+                f"Requeue verse {n}",
+                ":material/replay:",
+                "requeue_verse",
+                lambda: songs.requeue_verse(services, owner, song.id, verse.id),
+                f"Requeued verse {verse.number}.",
+            )
+            _verse_action(
+                b2,
+                f"Skip verse {n}",
+                ":material/skip_next:",
+                "skip_verse",
+                lambda: songs.skip_verse(services, owner, song.id, verse.id),
+                f"Skipped verse {verse.number}; the next verses go on.",
+            )
+        b3.page_link("views/jobs.py", label="Open Jobs", icon=":material/list_alt:")
+    elif p.active:
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        c1.info(
+            f"{p.waiting_on.capitalize()}. Verses are illustrated one at a time, in order, by "
+            "the worker — or process them yourself from the Jobs page.",
+            icon=":material/hourglass_top:",
+        )
+        c2.page_link("views/jobs.py", label="Open Jobs", icon=":material/list_alt:")
+    elif p.verse_count and p.illustrated == p.verse_count:
+        st.success(f"All {p.verse_count} verses are illustrated.", icon=":material/check_circle:")
+    elif p.waiting_on:
+        st.info(f"{p.waiting_on.capitalize()}.", icon=":material/info:")
+
+
+def _verse_action(
+    col: st.delta_generator.DeltaGenerator,
+    label: str,
+    icon: str,
+    key: str,
+    action: Callable[[], None],
+    done: str,
+) -> None:
+    if col.button(label, icon=icon, key=key, width="stretch"):
+        with user_errors():
+            action()
+            flash(done, icon=icon)
+            st.rerun()
+
+
+def _render_strip(services: Services, song: SongView) -> None:
+    """The song at a glance: every illustrated verse's thumbnail, in order."""
+    done = [v for v in song.verses if v.illustration is not None]
+    if not done:
+        return
+    if len(done) > MAX_STRIP:
+        st.caption(f"The first {MAX_STRIP} of {len(done)} illustrations:")
+        done = done[:MAX_STRIP]
+    pictures, captions = [], []
+    for v in done:
+        data = media.thumbnail(v.illustration)
+        if data:
+            pictures.append(data)
+            captions.append(f"Verse {v.number}")
+    if pictures:
+        st.image(pictures, caption=captions, width=150)
+
+
+def _verse_status(v: VerseView) -> str:
+    if v.illustration is not None and v.job_status in (None, "completed"):
+        return ""
+    status = {
+        "pending": "queued",
+        "running": f"running ({v.job_stage})",
+        "failed": "failed",
+        "canceled": "skipped",
+        "completed": "completed",
+    }.get(v.job_status or "", "no job")
+    return status + (f" · {v.waiting_on}" if v.waiting_on else "")
+
+
+def _render_verse(services: Services, v: VerseView) -> None:
+    with st.container(border=True):
+        pic, words = st.columns([3, 2])
+        with pic:
+            data = media.full_image(v.illustration)
+            if data:
+                st.image(data, width="stretch", caption=f"Verse {v.number}")
+            elif v.illustration is not None:
+                st.warning(
+                    "The illustration file is missing from storage.",
+                    icon=":material/broken_image:",
+                )
+            else:
+                st.info(f"Not illustrated yet: {_verse_status(v)}.", icon=":material/image:")
+        with words:
+            st.markdown(f"**Verse {v.number}**")
+            st.markdown(md(v.text))
+            if v.provider:
+                st.caption(
+                    f":material/brush: {_provider_label(services, v.provider)} · `{v.model}`"
+                    + (f" · {v.illustrated_at:%Y-%m-%d %H:%M} UTC" if v.illustrated_at else "")
+                )
+            if v.summary:
+                st.markdown(f":material/notes: *{md(v.summary)}*")
+            if v.job_status == "failed" and v.last_error:
+                st.error(
+                    f"Failed ({v.error_class or 'unknown'}): {v.last_error}",
+                    icon=":material/error:",
+                )
+            elif v.illustration is not None and _verse_status(v):
+                st.caption(f"A new run is {_verse_status(v)}.")
+            if v.prompt or v.illustration is not None:
+                with st.expander("Prompt and thumbnail", icon=":material/description:"):
+                    if v.illustration is not None:
+                        thumb = media.thumbnail(v.illustration)
+                        if thumb:
+                            st.image(
+                                thumb,
+                                caption="Thumbnail (replayed to the model with the next verses)",
+                                width=160,
+                            )
+                    if v.prompt:
+                        st.code(v.prompt, language=None, wrap_lines=True)
+
+
+def _render_verses(services: Services, song: SongView) -> None:
+    verses = song.verses
+    if len(verses) > VERSES_PER_PAGE:
+        pages = (len(verses) + VERSES_PER_PAGE - 1) // VERSES_PER_PAGE
+        page = st.selectbox(
+            "Verses",
+            options=list(range(pages)),
+            format_func=lambda i: (
+                f"{i * VERSES_PER_PAGE + 1}–{min(len(verses), (i + 1) * VERSES_PER_PAGE)}"
+            ),
+            key=f"verse_page_{song.id}",
+        )
+        verses = verses[page * VERSES_PER_PAGE : (page + 1) * VERSES_PER_PAGE]
+    for v in verses:
+        _render_verse(services, v)
+
+
+def render_song(services: Services, owner: str, song_id: str) -> None:
+    """A song's detail. While verses are queued or running it refreshes itself every couple of
+    seconds (the embedded worker or `studio worker` may be illustrating them)."""
+    with user_errors():
+        song = songs.get_song(services, owner, song_id)
+        _render_header(services, owner, song)
+        active = song.progress.active
+
+        @st.fragment(run_every=REFRESH_SECONDS if active else None)
+        def live() -> None:
+            with user_errors():
+                current = songs.get_song(services, owner, song_id)
+                if active and not current.progress.active:
+                    st.rerun()  # done: refresh the whole page (table included), stop polling
+                _render_progress(services, current)
+                _render_waiting(services, owner, current)
+                _render_strip(services, current)
+                _render_verses(services, current)
+
+        live()
