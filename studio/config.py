@@ -191,7 +191,9 @@ class Settings(BaseSettings):
         if self.google_application_credentials:
             path = Path(self.google_application_credentials)
             return str(path) if path.is_file() else None
-        folder = Path(self.cloudsdk_config) if self.cloudsdk_config else Path.home() / ".config/gcloud"
+        folder = (
+            Path(self.cloudsdk_config) if self.cloudsdk_config else Path.home() / ".config/gcloud"
+        )
         well_known = folder / "application_default_credentials.json"
         if well_known.is_file():
             return str(well_known)

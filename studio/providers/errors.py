@@ -47,7 +47,12 @@ GEMINI_SAFETY_REASONS = frozenset(
 )
 # Google ErrorInfo reasons that mean "these credentials are not accepted here".
 GOOGLE_AUTH_REASONS = frozenset(
-    {"API_KEY_INVALID", "CREDENTIALS_MISSING", "ACCESS_TOKEN_TYPE_UNSUPPORTED", "API_KEY_SERVICE_BLOCKED"}
+    {
+        "API_KEY_INVALID",
+        "CREDENTIALS_MISSING",
+        "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+        "API_KEY_SERVICE_BLOCKED",
+    }
 )
 
 # Every exception an adapter should translate (anything else is a bug and propagates).
@@ -157,7 +162,9 @@ def _google_reasons(details: Any) -> set[str]:
     return {str(i.get("reason")) for i in _google_details(details) if i.get("reason")}
 
 
-def openai_class(status: int, code: str | None, body: Mapping[str, Any], provider: str) -> ErrorClass:
+def openai_class(
+    status: int, code: str | None, body: Mapping[str, Any], provider: str
+) -> ErrorClass:
     """The class of an OpenAI or OpenRouter error answer."""
     metadata = body.get("metadata") if isinstance(body.get("metadata"), Mapping) else {}
     error_type = metadata.get("error_type") if isinstance(metadata, Mapping) else None
@@ -186,12 +193,18 @@ def from_openai(exc: openai.OpenAIError, provider: str = "openai") -> ProviderEr
         body = exc.body if isinstance(exc.body, Mapping) else {}
         message = body.get("message") if isinstance(body.get("message"), str) else None
         message = message or str(exc)
-        raw = (body.get("metadata") or {}).get("raw") if isinstance(body.get("metadata"), Mapping) else None
+        raw = (
+            (body.get("metadata") or {}).get("raw")
+            if isinstance(body.get("metadata"), Mapping)
+            else None
+        )
         if isinstance(raw, str) and raw and raw not in message:
             message = f"{message} ({raw})"
         error_class = openai_class(exc.status_code, exc.code, body, provider)
         retry_after = (
-            parse_retry_after(exc.response.headers) if error_class is ErrorClass.RATE_LIMIT else None
+            parse_retry_after(exc.response.headers)
+            if error_class is ErrorClass.RATE_LIMIT
+            else None
         )
         return error_for(error_class, message, provider, retry_after)
     return ProviderError(ErrorClass.UNKNOWN, str(exc) or type(exc).__name__, provider=provider)
@@ -204,7 +217,7 @@ def from_google(
     status = int(exc.code or 0)
     message = exc.message or str(exc)
     error_class = class_for_status(status) if status else ErrorClass.UNKNOWN
-    if _google_reasons(exc.details) & GOOGLE_AUTH_REASONS or status == 403:
+    if _google_reasons(exc.details) & GOOGLE_AUTH_REASONS or status in (401, 403):
         return auth_error(message, provider, auth_hint)
     if error_class is ErrorClass.PERMANENT and "usage guidelines" in message.lower():
         return safety_error(message, provider)
@@ -233,7 +246,9 @@ def from_answer(exc: pydantic.ValidationError, provider: str | None = None) -> P
         raise exc
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ()))
-    message = f"The provider sent an answer that could not be read ({where}: {first.get('msg', exc)})."
+    message = (
+        f"The provider sent an answer that could not be read ({where}: {first.get('msg', exc)})."
+    )
     return ProviderError(ErrorClass.PERMANENT, message, provider=provider)
 
 

@@ -134,9 +134,7 @@ class OpenAIImagesProvider(NoVideos):
         return files
 
     def _result(self, model: str, response: Any, sent: dict[str, Any]) -> ImageResult:
-        images = [
-            decode_base64(d.b64_json, self.name) for d in response.data or [] if d.b64_json
-        ]
+        images = [decode_base64(d.b64_json, self.name) for d in response.data or [] if d.b64_json]
         if not images:
             raise no_image_error(self.name)
         usage = response.usage.model_dump(exclude_none=True) if response.usage else {}

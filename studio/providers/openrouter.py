@@ -192,7 +192,7 @@ class OpenRouterProvider(NoVideos):
             one = completion.usage.model_dump(exclude_none=True) if completion.usage else {}
             _add_usage(usage, one)
             this = pricing.openrouter_cost(model, one) if one else None
-            cost = None if cost is None or this is None else round(cost + this, 6)
+            cost = None if cost is None or this is None else round(cost + this, 9)
         return ImageResult(
             images=images,
             mime_type=mime,

@@ -59,7 +59,9 @@ class Price:
         return self.image_out_per_m > 0
 
 
-def _ladder(square: tuple[float, float, float], oblong: tuple[float, float, float]) -> dict[str, dict[str, float]]:
+def _ladder(
+    square: tuple[float, float, float], oblong: tuple[float, float, float]
+) -> dict[str, dict[str, float]]:
     rows = {"1024x1024": square, "1536x1024": oblong, "1024x1536": oblong}
     return {size: dict(zip(QUALITIES, usd, strict=True)) for size, usd in rows.items()}
 
@@ -74,7 +76,9 @@ _GPT_IMAGE_2 = Price(
 
 # The one table. Keys are model ids without a router prefix ("google/...").
 PRICES: dict[str, Price] = {
-    "local": Price("the offline renderer", note="free (offline)", flat_per_image=0.0, per_second=0.0),
+    "local": Price(
+        "the offline renderer", note="free (offline)", flat_per_image=0.0, per_second=0.0
+    ),
     "gpt-image-1-mini": Price(
         OPENAI_PRICING,
         note="per image 1024²: low $0.005, medium $0.011, high $0.036 (oblong $0.006–$0.052)",
@@ -108,11 +112,19 @@ PRICES: dict[str, Price] = {
         text_out_per_m=3.0,
         image_out_tokens=1120,
     ),
-    "imagen-4.0-fast-generate-001": Price(VERTEX_PRICING, note="$0.02 per image", flat_per_image=0.02),
+    "imagen-4.0-fast-generate-001": Price(
+        VERTEX_PRICING, note="$0.02 per image", flat_per_image=0.02
+    ),
     "imagen-4.0-generate-001": Price(VERTEX_PRICING, note="$0.04 per image", flat_per_image=0.04),
-    "imagen-4.0-ultra-generate-001": Price(VERTEX_PRICING, note="$0.06 per image", flat_per_image=0.06),
-    "veo-3.1-generate-preview": Price(VERTEX_PRICING, note="$0.40 per second (with audio)", per_second=0.40),
-    "veo-3.1-fast-generate-preview": Price(VERTEX_PRICING, note="$0.15 per second (with audio)", per_second=0.15),
+    "imagen-4.0-ultra-generate-001": Price(
+        VERTEX_PRICING, note="$0.06 per image", flat_per_image=0.06
+    ),
+    "veo-3.1-generate-preview": Price(
+        VERTEX_PRICING, note="$0.40 per second (with audio)", per_second=0.40
+    ),
+    "veo-3.1-fast-generate-preview": Price(
+        VERTEX_PRICING, note="$0.15 per second (with audio)", per_second=0.15
+    ),
 }
 _DATED = re.compile(r"^(?P<base>.+)-\d{4}-\d{2}-\d{2}$")  # gpt-image-2-2026-04-21
 
@@ -218,14 +230,16 @@ def openai_images_cost(
     inputs = text_in * price.text_in_per_m + image_in * price.image_in_per_m
     if price.per_image:
         output = _per_image_usd(price, size, budget_quality(quality)) * images * PER_MILLION
-        return round((inputs + output) / PER_MILLION, 6)
+        return round((inputs + output) / PER_MILLION, 9)
     if not usage:
         return None
     out = usage.get("output_tokens_details") or {}
-    image_out = _num(out.get("image_tokens")) if "image_tokens" in out else _num(usage.get("output_tokens"))
+    image_out = (
+        _num(out.get("image_tokens")) if "image_tokens" in out else _num(usage.get("output_tokens"))
+    )
     text_out = _num(out.get("text_tokens"))
     cost = inputs + image_out * price.image_out_per_m + text_out * price.text_out_per_m
-    return round(cost / PER_MILLION, 6)
+    return round(cost / PER_MILLION, 9)
 
 
 def gemini_cost(model: str, usage: Mapping[str, Any], provider: str = "google") -> float | None:
@@ -238,16 +252,21 @@ def gemini_cost(model: str, usage: Mapping[str, Any], provider: str = "google") 
         return None
     prompt = _num(usage.get("prompt_token_count"))
     details = usage.get("candidates_tokens_details") or []
-    by_modality = {str(_get(d, "modality")).split(".")[-1].upper(): _num(_get(d, "token_count")) for d in details}
+    by_modality = {
+        str(_get(d, "modality")).split(".")[-1].upper(): _num(_get(d, "token_count"))
+        for d in details
+    }
     if by_modality:
         image_out, text_out = by_modality.get("IMAGE", 0.0), by_modality.get("TEXT", 0.0)
     else:  # no breakdown: every output token as an image token (the dearer reading)
         image_out, text_out = _num(usage.get("candidates_token_count")), 0.0
     text_out += _num(usage.get("thoughts_token_count"))
     cost = (
-        prompt * price.text_in_per_m + image_out * price.image_out_per_m + text_out * price.text_out_per_m
+        prompt * price.text_in_per_m
+        + image_out * price.image_out_per_m
+        + text_out * price.text_out_per_m
     )
-    return round(cost / PER_MILLION, 6)
+    return round(cost / PER_MILLION, 9)
 
 
 def openrouter_cost(model: str, usage: Mapping[str, Any]) -> float | None:
@@ -257,12 +276,13 @@ def openrouter_cost(model: str, usage: Mapping[str, Any]) -> float | None:
     reported = usage.get("cost")
     if isinstance(reported, int | float):
         upstream = _get(usage, "cost_details", "upstream_inference_cost")
-        return round(float(reported) + (_num(upstream) if usage.get("is_byok") is True else 0.0), 6)
+        return round(float(reported) + (_num(upstream) if usage.get("is_byok") is True else 0.0), 9)
     try:  # not reported (older answers): the Gemini token prices, all output as image tokens
         price = price_for("openrouter", model)
     except UnknownPrice:
         return None
-    cost = _num(usage.get("prompt_tokens")) * price.text_in_per_m + _num(
-        usage.get("completion_tokens")
-    ) * price.image_out_per_m
-    return round(cost / PER_MILLION, 6)
+    cost = (
+        _num(usage.get("prompt_tokens")) * price.text_in_per_m
+        + _num(usage.get("completion_tokens")) * price.image_out_per_m
+    )
+    return round(cost / PER_MILLION, 9)

@@ -77,11 +77,15 @@ def vertex_access(settings: Settings) -> tuple[FamilyStatus, object]:
     adc = settings.google_adc() if project else None
     if project and adc:
         reason = f"Vertex AI project {project} in {location}, credentials from {adc}"
-        return FamilyStatus("vertex", VERTEX, True, reason), VertexAccess("project", project, location)
+        return FamilyStatus("vertex", VERTEX, True, reason), VertexAccess(
+            "project", project, location
+        )
     if express is not None:
         reason = "Vertex AI express mode (GOOGLE_VERTEX_API_KEY)"
         if project:
-            reason += f"; GOOGLE_CLOUD_PROJECT={project} is unused: no application default credentials"
+            reason += (
+                f"; GOOGLE_CLOUD_PROJECT={project} is unused: no application default credentials"
+            )
         return FamilyStatus("vertex", VERTEX, True, reason), VertexAccess(
             "express", api_key=express.get_secret_value()
         )
@@ -114,9 +118,13 @@ def _google(settings: Settings) -> ProviderStatus:
     families = (gemini, vertex)
     on = [f.label for f in families if f.available]
     if not on:
-        return ProviderStatus("google", "Google", False, "; ".join(f.reason for f in families), None, families)
+        return ProviderStatus(
+            "google", "Google", False, "; ".join(f.reason for f in families), None, families
+        )
     provider = GoogleProvider(
-        settings.google_api_key.get_secret_value() if gemini.available and settings.google_api_key else None,
+        settings.google_api_key.get_secret_value()
+        if gemini.available and settings.google_api_key
+        else None,
         access,  # type: ignore[arg-type]
         base_url=settings.google_base_url or None,
         vertex_base_url=settings.google_vertex_base_url or None,
@@ -134,7 +142,13 @@ def provider_statuses(settings: Settings) -> list[ProviderStatus]:
     ]
     keyed = [
         ("openai", "OpenAI", "gpt-image", "OPENAI_API_KEY", settings.openai_api_key),
-        ("openrouter", "OpenRouter", "openrouter", "OPENROUTER_API_KEY", settings.openrouter_api_key),
+        (
+            "openrouter",
+            "OpenRouter",
+            "openrouter",
+            "OPENROUTER_API_KEY",
+            settings.openrouter_api_key,
+        ),
     ]
     for name, label, family, env, key in keyed:
         status = _single(name, label, family, env, key)

@@ -150,13 +150,23 @@ class GoogleProvider:
             ]
         if on["vertex"]:
             found += [
-                ModelInfo(m, label, modes=("text_to_image",), price_note=note(self.name, m), family="vertex")
+                ModelInfo(
+                    m,
+                    label,
+                    modes=("text_to_image",),
+                    price_note=note(self.name, m),
+                    family="vertex",
+                )
                 for m, label in IMAGEN_MODELS.items()
             ]
             found += [
                 ModelInfo(
-                    m, label, kind="video", modes=("text_to_video", "image_to_video"),
-                    price_note=note(self.name, m), family="vertex",
+                    m,
+                    label,
+                    kind="video",
+                    modes=("text_to_video", "image_to_video"),
+                    price_note=note(self.name, m),
+                    family="vertex",
                 )  # fmt: skip
                 for m, label in VEO_MODELS.items()
             ]
@@ -170,7 +180,9 @@ class GoogleProvider:
         family = family_of(model)
         if not self.families()[family]:
             hint = VERTEX_HINT if family == "vertex" else GEMINI_HINT
-            raise ProviderError(ErrorClass.AUTH, f"{model} cannot be used: {hint}", provider=self.name)
+            raise ProviderError(
+                ErrorClass.AUTH, f"{model} cannot be used: {hint}", provider=self.name
+            )
         return family
 
     def _call(self, model: str, fn: Any, *args: Any, **kw: Any) -> Any:
@@ -185,12 +197,18 @@ class GoogleProvider:
 
     def generate_image(self, model: str, request: ImageRequest) -> ImageResult:
         if family_of(model) == "vertex":
-            return self._call(model, lambda: vertex.imagen(self.vertex_client, model, request, self.name))
-        return self._call(model, lambda: gemini.generate(self.gemini_client, model, request, self.name))
+            return self._call(
+                model, lambda: vertex.imagen(self.vertex_client, model, request, self.name)
+            )
+        return self._call(
+            model, lambda: gemini.generate(self.gemini_client, model, request, self.name)
+        )
 
     def start_video(self, model: str, request: VideoRequest) -> str:
         if not model.startswith("veo-"):
-            raise ProviderError(ErrorClass.PERMANENT, f"{model} does not make videos.", provider=self.name)
+            raise ProviderError(
+                ErrorClass.PERMANENT, f"{model} does not make videos.", provider=self.name
+            )
         return self._call(model, lambda: vertex.start_video(self.vertex_client, model, request))
 
     def finish_video(
@@ -203,7 +221,13 @@ class GoogleProvider:
         return self._call(
             model,
             lambda: vertex.finish_video(
-                self.vertex_client, model, operation, request, heartbeat=heartbeat,
-                poll_interval=self.poll_interval, timeout=self.video_timeout, provider=self.name,
+                self.vertex_client,
+                model,
+                operation,
+                request,
+                heartbeat=heartbeat,
+                poll_interval=self.poll_interval,
+                timeout=self.video_timeout,
+                provider=self.name,
             ),  # fmt: skip
         )

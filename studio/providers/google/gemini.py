@@ -35,7 +35,9 @@ def _reason(value: Any) -> str | None:
 def contents(request: ImageRequest, provider: str) -> list[types.Content]:
     """One user turn: the replayed context, the prompt, and the source image of an edit."""
     parts = [
-        types.Part.from_text(text=p) if isinstance(p, str) else types.Part.from_bytes(data=p[0], mime_type=p[1])
+        types.Part.from_text(text=p)
+        if isinstance(p, str)
+        else types.Part.from_bytes(data=p[0], mime_type=p[1])
         for p in replay_parts(request.context)
     ]
     parts.append(types.Part.from_text(text=prompt_with_negative(request)))
@@ -44,7 +46,9 @@ def contents(request: ImageRequest, provider: str) -> list[types.Content]:
             raise ProviderError(
                 ErrorClass.PERMANENT, f"{request.mode} needs a source image.", provider=provider
             )
-        parts.append(types.Part.from_bytes(data=request.source, mime_type=sniff_mime(request.source)))
+        parts.append(
+            types.Part.from_bytes(data=request.source, mime_type=sniff_mime(request.source))
+        )
     return [types.Content(role="user", parts=parts)]
 
 
@@ -94,7 +98,9 @@ def _add_usage(total: dict[str, Any], meta: Any) -> None:
         elif key == "candidates_tokens_details" and isinstance(value, list):
             merged = {d.get("modality"): d.get("token_count", 0) for d in total.get(key, [])}
             for d in value:
-                merged[d.get("modality")] = merged.get(d.get("modality"), 0) + d.get("token_count", 0)
+                merged[d.get("modality")] = merged.get(d.get("modality"), 0) + d.get(
+                    "token_count", 0
+                )
             total[key] = [{"modality": m, "token_count": c} for m, c in merged.items()]
 
 

@@ -72,7 +72,7 @@ def imagen(client: Any, model: str, request: ImageRequest, provider: str) -> Ima
         images=images,
         mime_type=next((g.image.mime_type for g in generated if g.image), None) or "image/png",
         usage={"images": len(images), "filtered": len(filtered)},
-        cost_actual=round(price * len(images), 6),
+        cost_actual=round(price * len(images), 9),
     )
 
 
@@ -99,7 +99,9 @@ def start_video(client: Any, model: str, request: VideoRequest) -> str:
     operation = client.models.generate_videos(model=model, source=source, config=config)
     if not operation.name:
         raise ProviderError(
-            ErrorClass.TEMPORARY, "The provider did not name the video operation.", provider="google"
+            ErrorClass.TEMPORARY,
+            "The provider did not name the video operation.",
+            provider="google",
         )
     return str(operation.name)
 
@@ -157,6 +159,6 @@ def _video_result(model: str, operation: Any, request: VideoRequest, provider: s
         video=video.video_bytes,
         mime_type=video.mime_type or "video/mp4",
         usage={"seconds": seconds, "resolution": request.resolution},
-        cost_actual=round(price * seconds, 6),
+        cost_actual=round(price * seconds, 9),
         provider_request_id=operation.name,
     )

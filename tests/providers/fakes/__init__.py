@@ -13,6 +13,7 @@ from tests.providers.fakes.google_fake import (
     google_error,
     key_invalid,
     keys_not_supported,
+    write_adc_file,
 )
 from tests.providers.fakes.openai_fake import (
     OpenAIFake,
@@ -51,5 +52,5 @@ __all__ = [
     "gemini_parts", "gemini_response", "google_error", "guardrail_blocked", "in_band_error",
     "insufficient_quota", "key_invalid", "keys_not_supported", "moderation_blocked",
     "moderation_flagged", "openai_error", "openai_rate_limited", "openrouter_error",
-    "openrouter_rate_limited", "out_of_credits", "parse_multipart", "png",
+    "openrouter_rate_limited", "out_of_credits", "parse_multipart", "png", "write_adc_file",
 ]  # fmt: skip

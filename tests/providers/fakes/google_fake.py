@@ -32,36 +32,92 @@ from typing import Any
 
 from google.genai._gaos.types.interactions.model import Model
 
-from tests.providers.fakes.server import FAKE_MP4, FAKE_PNG, FakeServer, Recorded, Reply, b64, decode_b64_any
+from tests.providers.fakes.server import (
+    FAKE_MP4,
+    FAKE_PNG,
+    FakeServer,
+    Recorded,
+    Reply,
+    b64,
+    decode_b64_any,
+)
 
 _LISTED = typing.get_args(typing.get_args(Model)[0])  # the SDK's published Gemini model ids
 GEMINI_IMAGE_MODELS = tuple(m for m in _LISTED if "image" in m or "banana" in m)
-IMAGEN_MODELS = ("imagen-4.0-generate-001", "imagen-4.0-fast-generate-001", "imagen-4.0-ultra-generate-001", "imagen-3.0-generate-002")
+IMAGEN_MODELS = (
+    "imagen-4.0-generate-001",
+    "imagen-4.0-fast-generate-001",
+    "imagen-4.0-ultra-generate-001",
+    "imagen-3.0-generate-002",
+)
 VEO_MODELS = (
     "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-generate-001",
     "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001", "veo-2.0-generate-001",
 )  # fmt: skip
 GEMINI_ASPECTS = {"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"}
 IMAGEN_ASPECTS = {"1:1", "3:4", "4:3", "9:16", "16:9"}
-TOP_FIELDS = {"contents", "generationConfig", "generation_config", "safetySettings", "systemInstruction", "tools", "toolConfig", "cachedContent", "labels"}
-CONFIG_FIELDS = {"responseModalities", "imageConfig", "seed", "temperature", "topP", "topK", "candidateCount", "maxOutputTokens", "stopSequences", "thinkingConfig"}
-GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+TOP_FIELDS = {
+    "contents",
+    "generationConfig",
+    "generation_config",
+    "safetySettings",
+    "systemInstruction",
+    "tools",
+    "toolConfig",
+    "cachedContent",
+    "labels",
+}
+CONFIG_FIELDS = {
+    "responseModalities",
+    "imageConfig",
+    "seed",
+    "temperature",
+    "topP",
+    "topK",
+    "candidateCount",
+    "maxOutputTokens",
+    "stopSequences",
+    "thinkingConfig",
+}
+GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 SIGNATURE = b64(b"fake-thought-signature")
 
 
-def google_error(status: int, message: str, details: list[dict[str, Any]] | None = None, **kw: Any) -> Reply:
-    error: dict[str, Any] = {"code": status, "message": message, "status": GOOGLE_STATUS.get(status, "UNKNOWN")}
+def google_error(
+    status: int, message: str, details: list[dict[str, Any]] | None = None, **kw: Any
+) -> Reply:
+    error: dict[str, Any] = {
+        "code": status,
+        "message": message,
+        "status": GOOGLE_STATUS.get(status, "UNKNOWN"),
+    }
     if details is not None:
         error["details"] = details
     return Reply(status, {"error": error}, **kw)
 
 
 def _info(reason: str) -> list[dict[str, Any]]:
-    return [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}]
+    return [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": reason,
+            "domain": "googleapis.com",
+        }
+    ]
 
 
 def key_invalid() -> Reply:
-    return google_error(400, "API key not valid. Please pass a valid API key.", _info("API_KEY_INVALID"))
+    return google_error(
+        400, "API key not valid. Please pass a valid API key.", _info("API_KEY_INVALID")
+    )
 
 
 def keys_not_supported() -> Reply:
@@ -82,7 +138,9 @@ def gemini_parts(body: dict[str, Any]) -> list[dict[str, Any]]:
             inline = part.get("inlineData", part.get("inline_data"))
             if inline is not None:
                 mime = inline.get("mimeType", inline.get("mime_type"))
-                out.append({"role": role, "mime_type": mime, "data": decode_b64_any(inline["data"])})
+                out.append(
+                    {"role": role, "mime_type": mime, "data": decode_b64_any(inline["data"])}
+                )
             elif "text" in part:
                 out.append({"role": role, "text": part["text"]})
     return out
@@ -111,13 +169,18 @@ def gemini_response(
     usage: dict[str, Any] = {
         "promptTokenCount": prompt_tokens,
         "candidatesTokenCount": text_tokens + picture_tokens,
-        "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": text_tokens}, {"modality": "IMAGE", "tokenCount": picture_tokens}],
+        "candidatesTokensDetails": [
+            {"modality": "TEXT", "tokenCount": text_tokens},
+            {"modality": "IMAGE", "tokenCount": picture_tokens},
+        ],
         "totalTokenCount": prompt_tokens + text_tokens + picture_tokens + (150 if signed else 0),
     }
     if signed:
         usage["thoughtsTokenCount"] = 150
     body: dict[str, Any] = {
-        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish_reason}],
+        "candidates": [
+            {"content": {"role": "model", "parts": parts}, "finishReason": finish_reason}
+        ],
         "usageMetadata": usage,
         "modelVersion": model,
         "responseId": "resp-fake-1",
@@ -134,7 +197,10 @@ def _bad(message: str) -> Reply:
 def check_generate_content(model: str, body: Any) -> Reply | None:
     """The Gemini API's refusals of a generateContent body."""
     if model not in GEMINI_IMAGE_MODELS:
-        return google_error(404, f"models/{model} is not found for API version v1beta, or is not supported for generateContent.")
+        return google_error(
+            404,
+            f"models/{model} is not found for API version v1beta, or is not supported for generateContent.",
+        )
     if not isinstance(body, dict) or not body.get("contents"):
         return _bad("* GenerateContentRequest.contents: contents is not specified")
     for name in body:
@@ -143,7 +209,9 @@ def check_generate_content(model: str, body: Any) -> Reply | None:
     config = body.get("generationConfig", body.get("generation_config")) or {}
     for name in config:
         if name not in CONFIG_FIELDS:
-            return _bad(f'Invalid JSON payload received. Unknown name "{name}" at \'generation_config\': Cannot find field.')
+            return _bad(
+                f"Invalid JSON payload received. Unknown name \"{name}\" at 'generation_config': Cannot find field."
+            )
     if not set(config.get("responseModalities") or []) <= {"TEXT", "IMAGE"}:
         return _bad("Invalid value at 'generation_config.response_modalities'")
     aspect = (config.get("imageConfig") or {}).get("aspectRatio")
@@ -160,8 +228,14 @@ def check_generate_content(model: str, body: Any) -> Reply | None:
                 except (KeyError, ValueError) as exc:
                     return _bad(f"Invalid inline data: {exc}")
                 signed = "thoughtSignature" in part or "thought_signature" in part
-                if content.get("role") == "model" and not model.startswith("gemini-2") and not signed:
-                    return _bad(f"Image part is missing a thought_signature in content position {c}, part position {p}.")
+                if (
+                    content.get("role") == "model"
+                    and not model.startswith("gemini-2")
+                    and not signed
+                ):
+                    return _bad(
+                        f"Image part is missing a thought_signature in content position {c}, part position {p}."
+                    )
     return None
 
 
@@ -191,7 +265,10 @@ class GoogleFake(FakeServer):
         route = req.route
         if route.startswith("/v1beta/"):  # the Gemini API
             if key is None:
-                return google_error(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+                return google_error(
+                    403,
+                    "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+                )
             return None if key == self.api_key else key_invalid()
         if route.startswith("/v1beta1/projects/"):
             m = re.match(r"/v1beta1/projects/([^/]+)/locations/([^/]+)/", route)
@@ -199,9 +276,17 @@ class GoogleFake(FakeServer):
                 polling = route.endswith(":fetchPredictOperation") and key == self.vertex_key
                 return None if polling else keys_not_supported()
             if bearer != self.adc_token:
-                return google_error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.", _info("ACCESS_TOKEN_TYPE_UNSUPPORTED"))
+                return google_error(
+                    401,
+                    "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+                    _info("ACCESS_TOKEN_TYPE_UNSUPPORTED"),
+                )
             if not m or (m.group(1), m.group(2)) != (self.project, self.location):
-                return google_error(403, f"Permission 'aiplatform.endpoints.predict' denied on resource '{route}'.", _info("IAM_PERMISSION_DENIED"))
+                return google_error(
+                    403,
+                    f"Permission 'aiplatform.endpoints.predict' denied on resource '{route}'.",
+                    _info("IAM_PERMISSION_DENIED"),
+                )
             return None
         if route.startswith("/v1beta1/publishers/"):
             if req.method == "GET" and bearer == self.adc_token and key is None:
@@ -231,7 +316,10 @@ class GoogleFake(FakeServer):
 
     def _check_imagen(self, model: str, body: dict[str, Any]) -> Reply | None:
         if model not in IMAGEN_MODELS:
-            return google_error(404, f"Publisher Model `{model}` was not found or your project does not have access to it.")
+            return google_error(
+                404,
+                f"Publisher Model `{model}` was not found or your project does not have access to it.",
+            )
         instances, params = body.get("instances") or [], body.get("parameters") or {}
         if len(instances) != 1 or not isinstance(instances[0].get("prompt"), str):
             return _bad("instances must hold exactly one prompt")
@@ -240,13 +328,18 @@ class GoogleFake(FakeServer):
             return _bad(f"sampleCount must be between 1 and {1 if 'ultra' in model else 4}")
         if params.get("aspectRatio", "1:1") not in IMAGEN_ASPECTS:
             return _bad(f"Unsupported aspect ratio {params.get('aspectRatio')}")
-        if "negativePrompt" in params and (model.startswith("imagen-4") or model == "imagen-3.0-generate-002"):
+        if "negativePrompt" in params and (
+            model.startswith("imagen-4") or model == "imagen-3.0-generate-002"
+        ):
             return _bad(f"Negative prompts are not supported by {model}.")
         return None
 
     def _check_veo(self, model: str, body: dict[str, Any]) -> Reply | None:
         if model not in VEO_MODELS:
-            return google_error(404, f"Publisher Model `{model}` was not found or your project does not have access to it.")
+            return google_error(
+                404,
+                f"Publisher Model `{model}` was not found or your project does not have access to it.",
+            )
         instances, params = body.get("instances") or [], body.get("parameters") or {}
         if len(instances) != 1 or not (instances[0].get("prompt") or instances[0].get("image")):
             return _bad("instances must hold one prompt or image")
@@ -267,7 +360,9 @@ class GoogleFake(FakeServer):
     # --- answers ------------------------------------------------------------------------------
     def default(self, req: Recorded) -> Reply:
         if req.route == "/token":
-            return Reply(200, {"access_token": self.adc_token, "expires_in": 3599, "token_type": "Bearer"})
+            return Reply(
+                200, {"access_token": self.adc_token, "expires_in": 3599, "token_type": "Bearer"}
+            )
         if req.method == "GET":
             return self._list(req)
         model, _, verb = req.route.rsplit("/", 1)[1].partition(":")
@@ -275,7 +370,14 @@ class GoogleFake(FakeServer):
         if verb == "generateContent":
             modalities = (body.get("generationConfig") or {}).get("responseModalities") or ["TEXT"]
             pictures = len([p for p in gemini_parts(body) if "data" in p])
-            return Reply(200, gemini_response(images=[self.image] if "IMAGE" in modalities else None, model=model, prompt_tokens=10 + 258 * pictures))
+            return Reply(
+                200,
+                gemini_response(
+                    images=[self.image] if "IMAGE" in modalities else None,
+                    model=model,
+                    prompt_tokens=10 + 258 * pictures,
+                ),
+            )
         if verb == "predict":
             return Reply(200, self._imagen_answer(body))
         if verb == "predictLongRunning":
@@ -291,7 +393,18 @@ class GoogleFake(FakeServer):
         if remaining > 0:
             return Reply(200, {"name": name})
         video = {"bytesBase64Encoded": b64(self.video), "mimeType": "video/mp4"}
-        return Reply(200, {"name": name, "done": True, "response": {"@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse", "raiMediaFilteredCount": 0, "videos": [video]}})
+        return Reply(
+            200,
+            {
+                "name": name,
+                "done": True,
+                "response": {
+                    "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
+                    "raiMediaFilteredCount": 0,
+                    "videos": [video],
+                },
+            },
+        )
 
     def _imagen_answer(self, body: dict[str, Any]) -> dict[str, Any]:
         params = body.get("parameters") or {}
@@ -300,14 +413,27 @@ class GoogleFake(FakeServer):
             filtered, self.rai_filtered = min(self.rai_filtered, count), 0
         predictions: list[dict[str, Any]] = []
         if params.get("includeRaiReason"):
-            predictions += [{"raiFilteredReason": "Unable to show generated images. The images were filtered out because they violated Vertex AI's usage guidelines."}] * filtered
+            predictions += [
+                {
+                    "raiFilteredReason": "Unable to show generated images. The images were filtered out because they violated Vertex AI's usage guidelines."
+                }
+            ] * filtered
         mime = (params.get("outputOptions") or {}).get("mimeType", "image/png")
-        predictions += [{"bytesBase64Encoded": b64(self.image), "mimeType": mime}] * (count - filtered)
+        predictions += [{"bytesBase64Encoded": b64(self.image), "mimeType": mime}] * (
+            count - filtered
+        )
         return {"predictions": predictions} if predictions else {}
 
     def _list(self, req: Recorded) -> Reply:
         if req.route.startswith("/v1beta/models"):
-            listed = [{"name": f"models/{m}", "displayName": m, "supportedGenerationMethods": ["generateContent"]} for m in GEMINI_IMAGE_MODELS]
+            listed = [
+                {
+                    "name": f"models/{m}",
+                    "displayName": m,
+                    "supportedGenerationMethods": ["generateContent"],
+                }
+                for m in GEMINI_IMAGE_MODELS
+            ]
             key = "models"
         else:
             listed = [{"name": f"publishers/google/models/{m}"} for m in IMAGEN_MODELS + VEO_MODELS]
@@ -315,5 +441,39 @@ class GoogleFake(FakeServer):
         wanted = req.route.split("/models", 1)[1].strip("/")
         if wanted:
             found = [m for m in listed if m["name"].endswith(f"/{wanted}")]
-            return Reply(200, found[0]) if found else google_error(404, f"Model {wanted} not found.")
+            return (
+                Reply(200, found[0]) if found else google_error(404, f"Model {wanted} not found.")
+            )
         return Reply(200, {key: listed})
+
+
+def write_adc_file(folder: Any, fake: GoogleFake) -> str:
+    """An application-default-credentials file (a service account with a fresh RSA key) whose
+    token endpoint is the fake's: google-auth signs a JWT, trades it at the fake's `/token` for
+    an access token, and sends that to Vertex. (An authorized-user file would not do: google-auth
+    always sends those to Google's own token endpoint.)"""
+    import json
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path = Path(folder) / "adc.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": fake.project,
+                "private_key_id": "fake-key-1",
+                "private_key": pem,
+                "client_email": f"studio@{fake.project}.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": f"{fake.url}/token",
+            }
+        )
+    )
+    return str(path)

@@ -126,18 +126,31 @@ def _image_kind(data: bytes) -> str | None:
 def _schema_error(v: schemas.Violation) -> Reply:
     param = v.path or (v.extra[0] if v.extra else None)
     if v.keyword == "additionalProperties":
-        return openai_error(400, f"Unknown parameter: '{v.extra[0]}'.", "unknown_parameter", param=v.extra[0])
+        return openai_error(
+            400, f"Unknown parameter: '{v.extra[0]}'.", "unknown_parameter", param=v.extra[0]
+        )
     if v.keyword == "required":
         return openai_error(
-            400, f"Missing required parameter: '{v.extra[0]}'.", "missing_required_parameter", param=v.extra[0]
+            400,
+            f"Missing required parameter: '{v.extra[0]}'.",
+            "missing_required_parameter",
+            param=v.extra[0],
         )
     if v.keyword == "minimum":
-        return openai_error(400, f"Invalid '{param}': {v.message}", "integer_below_min_value", param=param)
+        return openai_error(
+            400, f"Invalid '{param}': {v.message}", "integer_below_min_value", param=param
+        )
     if v.keyword == "maximum":
-        return openai_error(400, f"Invalid '{param}': {v.message}", "integer_above_max_value", param=param)
+        return openai_error(
+            400, f"Invalid '{param}': {v.message}", "integer_above_max_value", param=param
+        )
     if v.keyword == "type":
-        return openai_error(400, f"Invalid type for '{param}': {v.message}", "invalid_type", param=param)
-    return openai_error(400, f"Invalid value for '{param}': {v.message}", "invalid_value", param=param)
+        return openai_error(
+            400, f"Invalid type for '{param}': {v.message}", "invalid_type", param=param
+        )
+    return openai_error(
+        400, f"Invalid value for '{param}': {v.message}", "invalid_value", param=param
+    )
 
 
 def _form_fields(req: Recorded) -> dict[str, Any]:
@@ -149,7 +162,9 @@ def _form_fields(req: Recorded) -> dict[str, Any]:
         values: list[Any] = ["<file>" if p.filename is not None else p.text for p in parts]
         kinds = str(props.get(key, {}).get("type", ""))
         if "integer" in kinds:
-            values = [int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v for v in values]
+            values = [
+                int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v for v in values
+            ]
         elif "boolean" in kinds:
             values = [{"true": True, "false": False}.get(v, v) for v in values]
         fields[key] = values if name.endswith("[]") or len(values) > 1 else values[0]
@@ -182,20 +197,41 @@ class OpenAIFake(FakeServer):
     def _rules(self, req: Recorded, fields: dict[str, Any]) -> Reply | None:
         model = fields.get("model")
         if not model:
-            return openai_error(400, "Missing required parameter: 'model'.", "missing_required_parameter", param="model")
+            return openai_error(
+                400,
+                "Missing required parameter: 'model'.",
+                "missing_required_parameter",
+                param="model",
+            )
         if model not in MODELS:
             return openai_error(
-                404, f"The model '{model}' does not exist or you do not have access to it.", "model_not_found",
+                404,
+                f"The model '{model}' does not exist or you do not have access to it.",
+                "model_not_found",
                 param="model",
             )
         if len(fields["prompt"]) > 32000:
-            return openai_error(400, "Invalid 'prompt': string too long.", "string_above_max_length", param="prompt")
+            return openai_error(
+                400, "Invalid 'prompt': string too long.", "string_above_max_length", param="prompt"
+            )
         if fields.get("response_format") is not None:
-            return openai_error(400, "Unknown parameter: 'response_format'.", "unknown_parameter", param="response_format")
+            return openai_error(
+                400,
+                "Unknown parameter: 'response_format'.",
+                "unknown_parameter",
+                param="response_format",
+            )
         if fields.get("quality") is not None and fields["quality"] not in GPT_QUALITIES:
-            return openai_error(400, f"Invalid value: '{fields['quality']}'.", "invalid_value", param="quality")
+            return openai_error(
+                400, f"Invalid value: '{fields['quality']}'.", "invalid_value", param="quality"
+            )
         if arbitrary_sizes(model) and fields.get("input_fidelity") is not None:
-            return openai_error(400, "input_fidelity is not supported by this model.", "invalid_value", param="input_fidelity")
+            return openai_error(
+                400,
+                "input_fidelity is not supported by this model.",
+                "invalid_value",
+                param="input_fidelity",
+            )
         problem = size_problem(model, str(fields.get("size") or "auto"))
         if problem:
             return openai_error(400, problem, "invalid_value", param="size")
@@ -204,29 +240,56 @@ class OpenAIFake(FakeServer):
     def _check_files(self, req: Recorded) -> Reply | None:
         images = req.parts.get("image", []) + req.parts.get("image[]", [])
         if len(images) > 16:
-            return openai_error(400, "You can provide up to 16 images.", "invalid_value", param="image")
+            return openai_error(
+                400, "You can provide up to 16 images.", "invalid_value", param="image"
+            )
         for part in images:
             if _image_kind(part.data) is None or len(part.data) >= 50 * 1024 * 1024:
-                return openai_error(400, "Invalid image file: use png, webp or jpg under 50MB.", "invalid_image_file", param="image")
+                return openai_error(
+                    400,
+                    "Invalid image file: use png, webp or jpg under 50MB.",
+                    "invalid_image_file",
+                    param="image",
+                )
         if "mask" not in req.parts:
             return None
         mask = req.parts["mask"][0].data
         if _image_kind(mask) != "png" or len(mask) >= 4 * 1024 * 1024:
-            return openai_error(400, "Invalid mask: must be a PNG under 4MB.", "invalid_image_file", param="mask")
+            return openai_error(
+                400, "Invalid mask: must be a PNG under 4MB.", "invalid_image_file", param="mask"
+            )
         with Image.open(io.BytesIO(mask)) as m, Image.open(io.BytesIO(images[0].data)) as first:
             if "A" not in m.getbands():
-                return openai_error(400, "Invalid mask image format - mask image missing alpha channel", "invalid_image_format", param="mask")
+                return openai_error(
+                    400,
+                    "Invalid mask image format - mask image missing alpha channel",
+                    "invalid_image_format",
+                    param="mask",
+                )
             if m.size != first.size:
-                return openai_error(400, "Invalid mask: it must have the same dimensions as the image.", "invalid_image_file", param="mask")
+                return openai_error(
+                    400,
+                    "Invalid mask: it must have the same dimensions as the image.",
+                    "invalid_image_file",
+                    param="mask",
+                )
         return None
 
     def default(self, req: Recorded) -> Reply:
         if req.method == "GET" and req.route.startswith("/v1/models"):
-            listed = [{"id": m, "object": "model", "created": 1, "owned_by": "system"} for m in MODELS]
+            listed = [
+                {"id": m, "object": "model", "created": 1, "owned_by": "system"} for m in MODELS
+            ]
             wanted = req.route.removeprefix("/v1/models").strip("/")
             if wanted:
                 found = [m for m in listed if m["id"] == wanted]
-                return Reply(200, found[0]) if found else openai_error(404, f"The model '{wanted}' does not exist", "model_not_found")
+                return (
+                    Reply(200, found[0])
+                    if found
+                    else openai_error(
+                        404, f"The model '{wanted}' does not exist", "model_not_found"
+                    )
+                )
             return Reply(200, {"object": "list", "data": listed})
         fields = req.json if req.route.endswith("/generations") else _form_fields(req)
         n = int(fields.get("n") or 1)
@@ -237,7 +300,9 @@ class OpenAIFake(FakeServer):
         w, h = (int(v) for v in size.split("x"))
         image_out = round(OUTPUT_TOKENS[quality] * w * h / (1024 * 1024)) * n
         text_in = len(str(fields["prompt"])) // 4 + 1
-        images_in = len(req.parts.get("image", []) + req.parts.get("image[]", [])) * IMAGE_INPUT_TOKENS
+        images_in = (
+            len(req.parts.get("image", []) + req.parts.get("image[]", [])) * IMAGE_INPUT_TOKENS
+        )
         usage = {
             "input_tokens": text_in + images_in,
             "input_tokens_details": {"text_tokens": text_in, "image_tokens": images_in},

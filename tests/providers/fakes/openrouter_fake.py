@@ -24,9 +24,7 @@ from tests.providers.fakes import schemas
 from tests.providers.fakes.server import FAKE_PNG, FakeServer, Recorded, Reply, b64
 
 SCHEMA = "openrouter_chat.json"
-ASPECT_RATIOS = frozenset(
-    {"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"}
-)
+ASPECT_RATIOS = frozenset({"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"})
 # model -> USD per token: (input, image output), as OpenRouter lists them for these models.
 CATALOG = {
     "google/gemini-2.5-flash-image": (0.3e-6, 30e-6),
@@ -82,7 +80,9 @@ def rate_limited(retry_after: str = "3") -> Reply:
     )
 
 
-def in_band_error(code: int = 502, message: str = "Upstream error from Google: overloaded") -> Reply:
+def in_band_error(
+    code: int = 502, message: str = "Upstream error from Google: overloaded"
+) -> Reply:
     body = chat_completion(text="", finish_reason="error", native_finish_reason=None)
     body["choices"][0]["error"] = {"code": code, "message": message}
     return Reply(200, body)
@@ -183,9 +183,15 @@ class OpenRouterFake(FakeServer):
         if req.method == "GET" and req.route == "/api/v1/models":
             return None  # public
         if req.headers.get("authorization") != f"Bearer {self.api_key}":
-            return openrouter_error(401, "No cookie auth credentials found", {"error_type": "authentication"})
+            return openrouter_error(
+                401, "No cookie auth credentials found", {"error_type": "authentication"}
+            )
         if req.method == "GET":
-            return None if req.route in ("/api/v1/models/user", "/api/v1/key") else openrouter_error(404, "Not Found")
+            return (
+                None
+                if req.route in ("/api/v1/models/user", "/api/v1/key")
+                else openrouter_error(404, "Not Found")
+            )
         if req.route != "/api/v1/chat/completions":
             return openrouter_error(404, "Not Found")
         body = req.json
@@ -193,19 +199,31 @@ class OpenRouterFake(FakeServer):
         if violation is not None:
             where = violation.path or ", ".join(violation.extra) or "body"
             return openrouter_error(
-                400, f"Invalid request at '{where}': {violation.message}", {"error_type": "invalid_request"}
+                400,
+                f"Invalid request at '{where}': {violation.message}",
+                {"error_type": "invalid_request"},
             )
         if len(req.headers.get("x-session-id", "")) > 256:
-            return openrouter_error(400, "x-session-id must be at most 256 characters", {"error_type": "invalid_request"})
+            return openrouter_error(
+                400,
+                "x-session-id must be at most 256 characters",
+                {"error_type": "invalid_request"},
+            )
         model = body.get("model")
         if model not in CATALOG:
-            return openrouter_error(400, f"{model} is not a valid model ID", {"error_type": "invalid_request"})
+            return openrouter_error(
+                400, f"{model} is not a valid model ID", {"error_type": "invalid_request"}
+            )
         aspect = (body.get("image_config") or {}).get("aspect_ratio")
         if aspect is not None and aspect not in ASPECT_RATIOS:
-            return openrouter_error(400, f"Unsupported aspect_ratio {aspect}", {"error_type": "invalid_request"})
+            return openrouter_error(
+                400, f"Unsupported aspect_ratio {aspect}", {"error_type": "invalid_request"}
+            )
         for i, message in enumerate(body["messages"]):
             if any(not _data_url_ok(u) for u in _images_of(message)):
-                return openrouter_error(400, f"Invalid image in message {i}", {"error_type": "invalid_image"})
+                return openrouter_error(
+                    400, f"Invalid image in message {i}", {"error_type": "invalid_image"}
+                )
             if (
                 message["role"] == "assistant"
                 and str(model).startswith("google/gemini-3")
@@ -214,7 +232,8 @@ class OpenRouterFake(FakeServer):
             ):
                 raw = f"Image part is missing a thought_signature in content position {i + 1}, part position 1."
                 return openrouter_error(
-                    400, "Provider returned error",
+                    400,
+                    "Provider returned error",
                     {"raw": raw, "provider_name": "Google", "error_type": "invalid_request"},
                 )
         return None
@@ -226,13 +245,26 @@ class OpenRouterFake(FakeServer):
                     "id": m,
                     "name": m,
                     "pricing": {"prompt": f"{p_in:.10f}", "completion": f"{p_out:.10f}"},
-                    "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image", "text"]},
+                    "architecture": {
+                        "input_modalities": ["text", "image"],
+                        "output_modalities": ["image", "text"],
+                    },
                 }
                 for m, (p_in, p_out) in CATALOG.items()
             ]
             return Reply(200, {"data": data})
         if req.route == "/api/v1/key":
-            return Reply(200, {"data": {"label": "sk-or-v1-fak...e", "limit": None, "usage": 1.5, "is_free_tier": False}})
+            return Reply(
+                200,
+                {
+                    "data": {
+                        "label": "sk-or-v1-fak...e",
+                        "limit": None,
+                        "usage": 1.5,
+                        "is_free_tier": False,
+                    }
+                },
+            )
         body = req.json
         model = body["model"]
         with_image = "image" in (body.get("modalities") or [])

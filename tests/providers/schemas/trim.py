@@ -42,8 +42,17 @@ TARGETS = {
         # ChatRequest fields the studio may send; the others are left out of the subset.
         "keep": {
             "ChatRequest": [
-                "messages", "model", "modalities", "image_config", "session_id", "seed",
-                "user", "metadata", "max_tokens", "temperature", "stream",
+                "messages",
+                "model",
+                "modalities",
+                "image_config",
+                "session_id",
+                "seed",
+                "user",
+                "metadata",
+                "max_tokens",
+                "temperature",
+                "stream",
             ]
         },
     },
