@@ -108,7 +108,7 @@ class StatementCounter:
 def page(session_id: str) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.query_params["session"] = session_id
-    app.switch_page("views/session.py").run()
+    app.switch_page("pages/session.py").run()
     if app.exception:
         raise SystemExit(f"the page failed: {app.exception}")
     return app

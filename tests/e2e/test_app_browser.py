@@ -57,3 +57,55 @@ def test_a_deep_link_as_first_request_runs_the_real_navigation(studio_app, page)
     sidebar = page.get_by_test_id("stSidebarNav")
     sidebar.get_by_text("Storyboards").wait_for()
     assert sidebar.get_by_text("app", exact=True).count() == 0
+
+
+def _assert_studio_navigation(page) -> None:  # type: ignore[no-untyped-def]
+    """The sidebar is app.py's navigation (sections, no "app" entry), not Streamlit's list of
+    the pages/ folder."""
+    sidebar = page.get_by_test_id("stSidebarNav")
+    sidebar.get_by_text("Admin", exact=True).wait_for()
+    sidebar.get_by_text("Storyboards").wait_for()
+    assert sidebar.get_by_text("app", exact=True).count() == 0
+
+
+def _app_services(studio_app):  # type: ignore[no-untyped-def]
+    from studio.config import Settings
+    from studio.services import Services
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=studio_app.db_url,
+        storage_url=str(studio_app.media),
+        embedded_worker=False,
+    )
+    return Services.build(settings, migrate=False)
+
+
+def test_a_session_link_as_first_request_opens_the_session(studio_app, page) -> None:  # type: ignore[no-untyped-def]
+    from studio import sessions
+    from studio.config import DEMO_OWNER
+
+    services = _app_services(studio_app)
+    params = sessions.GenerationParams(prompt="a lighthouse at dusk", provider="local")
+    made, _ = sessions.create_session(services, DEMO_OWNER, params, idempotency_key="first")
+    services.close()
+
+    page.goto(f"{studio_app.url}/session?session={made.id}")
+    page.get_by_role("heading", name="a lighthouse at dusk").wait_for()
+    _assert_studio_navigation(page)
+    assert "session=" in page.url
+
+
+def test_a_storyboard_link_as_first_request_opens_the_storyboard(studio_app, page) -> None:  # type: ignore[no-untyped-def]
+    from studio import storyboards
+    from studio.config import DEMO_OWNER
+
+    services = _app_services(studio_app)
+    board = storyboards.create_storyboard(services, DEMO_OWNER, "The keeper's night")
+    storyboards.add_entity(services, DEMO_OWNER, board.id, kind="scene", name="Harbour at dawn")
+    services.close()
+
+    page.goto(f"{studio_app.url}/storyboards?storyboard={board.id}")
+    page.get_by_text("Harbour at dawn").first.wait_for()
+    _assert_studio_navigation(page)
+    assert f"storyboard={board.id}" in page.url

@@ -20,7 +20,7 @@ def test_jobs_page_process_next_and_requeue(app: AppTest, app_services: Services
     queue = app_services.queue
     done = queue.enqueue("noop", label="first no-op")
     broken = queue.enqueue("no_such_kind", label="broken job")
-    app.switch_page("views/jobs.py").run()
+    app.switch_page("pages/jobs.py").run()
     assert not app.exception
     assert app.title[0].value == "Jobs"
 
@@ -51,7 +51,7 @@ def test_jobs_page_shows_what_a_waiting_job_waits_on(app: AppTest, app_services:
     queue.enqueue("verse", concurrency_key="song:x", ordered=True, sequence=2, label="verse 2")
     job = queue.claim("w")
     queue.fail(job, error_class="permanent", message="refused")
-    app.switch_page("views/jobs.py").run()
+    app.switch_page("pages/jobs.py").run()
     table = app.dataframe[0].value
     waiting = dict(zip(table["Job"], table["Waiting on"], strict=True))
     assert waiting["verse 2"] == "after verse 1 (failed: requeue or skip it)"
@@ -60,18 +60,18 @@ def test_jobs_page_shows_what_a_waiting_job_waits_on(app: AppTest, app_services:
 def test_jobs_page_filters(app: AppTest, app_services: Services) -> None:
     app_services.queue.enqueue("noop", label="a")
     app_services.queue.enqueue("other", label="b")
-    app.switch_page("views/jobs.py").run()
+    app.switch_page("pages/jobs.py").run()
     app.multiselect(key="filter_kinds").set_value(["other"]).run()
     assert list(app.dataframe[0].value["Job"]) == ["b"]
 
 
 def test_jobs_page_empty_state(app: AppTest) -> None:
-    app.switch_page("views/jobs.py").run()
+    app.switch_page("pages/jobs.py").run()
     assert any("No jobs yet" in i.value for i in app.info)
 
 
 def test_monitoring_page_shows_figures(app: AppTest, app_services: Services) -> None:
-    app.switch_page("views/monitoring.py").run()
+    app.switch_page("pages/monitoring.py").run()
     assert not app.exception
     assert any("No work in this period yet" in i.value for i in app.info)
     queue = app_services.queue

@@ -28,7 +28,7 @@ def _open(app: AppTest, session_id: str, **params: str) -> AppTest:
     app.query_params["session"] = session_id
     for k, v in params.items():
         app.query_params[k] = v
-    return app.switch_page("views/session.py").run()
+    return app.switch_page("pages/session.py").run()
 
 
 def _texts(app: AppTest) -> str:

@@ -13,7 +13,7 @@ from tests.helpers.song_provider import ScriptedProvider
 
 
 def open_songs(app: AppTest) -> AppTest:
-    app.switch_page("views/songs.py").run()
+    app.switch_page("pages/songs.py").run()
     assert not app.exception
     assert app.title[0].value == "Songs"
     return app

@@ -10,7 +10,7 @@ from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
 from studio.services import Services
 
-PAGE = "views/storyboards.py"
+PAGE = "pages/storyboards.py"
 
 
 def texts(app: AppTest) -> str:

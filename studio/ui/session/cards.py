@@ -15,7 +15,7 @@ from studio.ui.common.text import md
 
 PER_PAGE = 12
 COLUMNS = 4
-SESSION_PAGE = "views/session.py"
+SESSION_PAGE = "pages/session.py"
 
 
 def render_session_cards(services: Services, owner_id: str) -> None:

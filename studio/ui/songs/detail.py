@@ -103,7 +103,7 @@ def _render_waiting(services: Services, owner: str, song: SongView) -> None:
                 lambda: songs.skip_verse(services, owner, song.id, verse.id),
                 f"Skipped verse {verse.number}; the next verses go on.",
             )
-        b3.page_link("views/jobs.py", label="Open Jobs", icon=":material/list_alt:")
+        b3.page_link("pages/jobs.py", label="Open Jobs", icon=":material/list_alt:")
     elif p.active:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.info(
@@ -111,7 +111,7 @@ def _render_waiting(services: Services, owner: str, song: SongView) -> None:
             "the worker — or process them yourself from the Jobs page.",
             icon=":material/hourglass_top:",
         )
-        c2.page_link("views/jobs.py", label="Open Jobs", icon=":material/list_alt:")
+        c2.page_link("pages/jobs.py", label="Open Jobs", icon=":material/list_alt:")
     elif p.verse_count and p.illustrated == p.verse_count:
         st.success(f"All {p.verse_count} verses are illustrated.", icon=":material/check_circle:")
     elif p.waiting_on:

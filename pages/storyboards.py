@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import run_under_app
 from studio.ui.common.feedback import show_flashes, user_errors
 from studio.ui.common.identity import current_owner
 from studio.ui.common.services import get_services
 from studio.ui.storyboards.page import render_storyboards_page
+
+run_under_app()
 
 st.title("Storyboards")
 st.caption(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import run_under_app
 from studio.ui.common.feedback import show_flashes
 from studio.ui.common.services import get_services
 from studio.ui.songs.overview import render_songs_page
+
+run_under_app()
 
 st.title("Songs")
 st.caption(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import run_under_app
 from studio.ui.admin.jobs import render_jobs_page
 from studio.ui.common.feedback import show_flashes
 from studio.ui.common.services import get_services
+
+run_under_app()
 
 st.title("Jobs")
 st.caption(

@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 
+from pages import run_under_app
 from studio import sessions
 from studio.form_keys import submission_key
 from studio.ui.common.feedback import flash, show_flashes, user_errors
@@ -15,6 +16,8 @@ from studio.ui.common.services import get_services
 from studio.ui.common.status import render_configuration
 from studio.ui.session import param_form
 from studio.ui.session.cards import SESSION_PAGE, render_session_cards
+
+run_under_app()
 
 services = get_services()
 owner = current_owner()

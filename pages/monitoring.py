@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import run_under_app
 from studio.ui.admin.monitoring import render_monitoring
 from studio.ui.common.feedback import user_errors
 from studio.ui.common.services import get_services
+
+run_under_app()
 
 st.title("Monitoring")
 st.caption("How the queue's work went: success rate, completion time and cost over time.")

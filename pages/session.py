@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import run_under_app
 from studio import sessions
 from studio.errors import StudioError
 from studio.ui.common.feedback import flash, show_flashes, user_errors
@@ -22,6 +23,8 @@ from studio.ui.session.step_view import (
     render_viewer,
 )
 
+run_under_app()
+
 services = get_services()
 owner = current_owner()
 show_flashes()
@@ -30,7 +33,7 @@ session_id = st.query_params.get("session")
 if not session_id:
     st.title("Session")
     st.info("Open a session from Home, or start one with a prompt there.")
-    st.page_link("views/home.py", label="Home", icon=":material/home:")
+    st.page_link("pages/home.py", label="Home", icon=":material/home:")
     st.stop()
 
 try:
@@ -38,7 +41,7 @@ try:
 except StudioError as err:
     st.title("Session")
     st.error(err.user_message, icon=":material/error:")
-    st.page_link("views/home.py", label="Back to Home", icon=":material/home:")
+    st.page_link("pages/home.py", label="Back to Home", icon=":material/home:")
     st.stop()
 
 SELECTED = f"selected:{view.id}"
@@ -71,7 +74,7 @@ selected = view.pick(st.session_state.get(SELECTED))
 
 head, back = st.columns([5, 1], vertical_alignment="bottom")
 head.title(md(view.title), anchor=False)
-back.page_link("views/home.py", label="All sessions", icon=":material/home:")
+back.page_link("pages/home.py", label="All sessions", icon=":material/home:")
 
 render_live_status(services, owner, view, on_finished=select_new)
 
