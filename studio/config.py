@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         60, ge=1, validation_alias=_env("STUDIO_LEASE_SECONDS", "lease_seconds")
     )
     max_attempts: int = Field(3, ge=1, validation_alias=_env("STUDIO_MAX_ATTEMPTS", "max_attempts"))
+    video_poll_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=_env("STUDIO_VIDEO_POLL_SECONDS", "video_poll_seconds"),
+        description="How often a worker asks the provider whether a video is ready",
+    )
     admins: str = Field(
         "",
         validation_alias=_env("STUDIO_ADMINS", "admins"),

@@ -88,6 +88,13 @@ class OpenAIImagesProvider(NoVideos):
             for m in MODELS
         ]
 
+    def available_models(self) -> set[str]:
+        """The model ids this key may use: one authenticated `GET /models`."""
+        try:
+            return {m.id for m in self.client.models.list()}
+        except SDK_ERRORS as exc:
+            raise map_exception(exc, self.name) from exc
+
     def estimate_cost(self, model: str, request: ImageRequest | VideoRequest) -> float:
         return pricing.estimate(self.name, model, request)
 

@@ -135,6 +135,16 @@ class OpenRouterProvider(NoVideos):
             for m in ids
         ]
 
+    def available_models(self) -> set[str]:
+        """The model ids this key may use: one authenticated `GET /models/user` (the catalog
+        filtered by the account's provider, privacy and guardrail settings)."""
+        try:
+            answer = self.client.get("/models/user", cast_to=object)
+        except SDK_ERRORS as exc:
+            raise map_exception(exc, self.name) from exc
+        data = answer.get("data") if isinstance(answer, dict) else None
+        return {str(m.get("id")) for m in data or [] if isinstance(m, dict)}
+
     def estimate_cost(self, model: str, request: ImageRequest | VideoRequest) -> float:
         return pricing.estimate(self.name, model, request)
 

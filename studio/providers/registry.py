@@ -128,6 +128,7 @@ def _google(settings: Settings) -> ProviderStatus:
         access,  # type: ignore[arg-type]
         base_url=settings.google_base_url or None,
         vertex_base_url=settings.google_vertex_base_url or None,
+        poll_interval=settings.video_poll_seconds,
     )
     return ProviderStatus("google", "Google", True, " and ".join(on) + " on", provider, families)
 

@@ -172,6 +172,18 @@ class GoogleProvider:
             ]
         return found
 
+    def available_models(self, family: str) -> set[str]:
+        """The model ids a family's credential may use: one authenticated models list on its
+        host (the Gemini API's models; Vertex AI's Google publisher models)."""
+        probe = next(iter(VEO_MODELS if family == "vertex" else GEMINI_MODELS))
+
+        def listed() -> set[str]:
+            client = self.vertex_client if family == "vertex" else self.gemini_client
+            pager = client.models.list(config={"page_size": 1000, "query_base": True})
+            return {str(m.name).rsplit("/", 1)[-1] for m in pager if m.name}
+
+        return self._call(probe, listed)
+
     def estimate_cost(self, model: str, request: ImageRequest | VideoRequest) -> float:
         return pricing.estimate(self.name, model, request)
 

@@ -59,6 +59,8 @@ def render_viewer(view: SessionView, gen: GenerationView) -> None:
     elif gen.status == "failed":
         label = {
             "permanent": "refused",
+            "safety": "refused for safety reasons",
+            "out_of_credits": "out of credits",
             "auth": "not authorized",
             "rate_limit": "rate limited",
             "temporary": "a temporary error",
