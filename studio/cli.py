@@ -1,4 +1,4 @@
-"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, gc."""
+"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, gc, providers check."""
 
 from __future__ import annotations
 
@@ -73,6 +73,17 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         return EXIT_NO_WORK
     print(f"{outcome.kind} {outcome.job_id}: {outcome.status}. {outcome.message}")
     return EXIT_OK if outcome.status == "completed" else EXIT_JOB_FAILED
+
+
+def cmd_providers_check(args: argparse.Namespace) -> int:
+    """One authenticated models list per configured provider and credential; a line per model
+    family. Exit 0 when every configured credential is accepted, 1 otherwise."""
+    from studio.providers.check import check_providers, report
+    from studio.providers.registry import provider_statuses
+
+    lines, status = report(check_providers(provider_statuses(Settings())))
+    print("\n".join(lines))
+    return status
 
 
 def cmd_enqueue_noop(args: argparse.Namespace) -> int:
@@ -329,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
     noop.add_argument("--count", type=int, default=1)
     noop.set_defaults(func=cmd_enqueue_noop)
     _add_storyboard_commands(enq_sub, sub)
+
+    prov = sub.add_parser("providers", help="the configured model providers")
+    prov_sub = prov.add_subparsers(dest="what", required=True)
+    prov_sub.add_parser(
+        "check",
+        help="ask each configured provider which models its credential serves, with prices; "
+        "exit 0 all credentials accepted, 1 otherwise",
+    ).set_defaults(func=cmd_providers_check)
 
     pr = sub.add_parser("prune", help="delete finished jobs older than N days")
     pr.add_argument("--days", type=int, default=30)

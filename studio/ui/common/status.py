@@ -10,7 +10,6 @@ from db.engine import database_label
 from studio.jobs.reads import job_counts
 from studio.providers.registry import ProviderStatus
 from studio.services import Services
-from studio.ui.common.text import md
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -49,8 +48,8 @@ def provider_lines(status: ProviderStatus) -> list[str]:
 
     def line(on: bool, label: str, reason: str, models: list[str], indent: str = "") -> str:
         icon = ":material/check_circle:" if on else ":material/block:"
-        detail = md(reason) + (f" · {md(', '.join(models))}" if models else "")
-        return f"{indent}:{'green' if on else 'gray'}[{icon}] **{md(label)}** — {detail}"
+        detail = reason + (f" · {', '.join(models)}" if models else "")  # the studio's own words
+        return f"{indent}:{'green' if on else 'gray'}[{icon}] **{label}** — {detail}"
 
     top = [] if families else [m for ms in by_family.values() for m in ms]
     lines = [line(status.available, status.label, status.reason, top)]
