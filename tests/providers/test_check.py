@@ -51,7 +51,9 @@ def run(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 
 def test_every_configured_provider_answers(
-    env: pytest.MonkeyPatch, fakes: tuple[OpenAIFake, OpenRouterFake, GoogleFake], capsys: pytest.CaptureFixture[str]
+    env: pytest.MonkeyPatch,
+    fakes: tuple[OpenAIFake, OpenRouterFake, GoogleFake],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     oa, orf, gf = fakes
     configure(env, oa, orf, gf)
@@ -61,7 +63,10 @@ def test_every_configured_provider_answers(
     assert "ok OpenRouter: credential accepted" in out
     assert "ok Google · Gemini image models: credential accepted" in out
     assert "ok Google · Imagen and Veo: credential accepted" in out
-    assert "gpt-image-2 (GPT Image 2): available; tokens: text in $5, image in $8, image out $30 per 1M" in out
+    assert (
+        "gpt-image-2 (GPT Image 2): available; tokens: text in $5, image in $8, image out $30 per 1M"
+        in out
+    )
     assert "veo-3.1-fast-generate-preview (Veo 3.1 Fast): available; $0.15 per second" in out
     assert "gemini-3.1-flash-image (Gemini 3.1 Flash Image): available" in out
     assert "checked 2026-12-01" in out and "https://ai.google.dev/gemini-api/docs/pricing" in out
@@ -69,11 +74,16 @@ def test_every_configured_provider_answers(
     assert [r.route for r in oa.requests] == ["/v1/models"]
     assert [r.route for r in orf.requests] == ["/api/v1/models/user"]
     assert orf.requests[0].headers["authorization"] == "Bearer test"
-    assert sorted(r.route for r in gf.requests) == ["/v1beta/models", "/v1beta1/publishers/google/models"]
+    assert sorted(r.route for r in gf.requests) == [
+        "/v1beta/models",
+        "/v1beta1/publishers/google/models",
+    ]
 
 
 def test_refused_keys_say_why_and_fail_the_check(
-    env: pytest.MonkeyPatch, fakes: tuple[OpenAIFake, OpenRouterFake, GoogleFake], capsys: pytest.CaptureFixture[str]
+    env: pytest.MonkeyPatch,
+    fakes: tuple[OpenAIFake, OpenRouterFake, GoogleFake],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     oa, orf, gf = fakes
     configure(env, oa, orf, gf)
@@ -82,9 +92,18 @@ def test_refused_keys_say_why_and_fail_the_check(
     env.setenv("GOOGLE_VERTEX_API_KEY", gf.api_key)  # and the Gemini key for Vertex
     status, out = run(capsys)
     assert status == 1
-    assert "!! OpenAI: credential refused: OpenAI refused the credentials: Incorrect API key provided." in out
-    assert "!! Google · Gemini image models: credential refused: Google refused the credentials: API key not valid" in out
-    assert "!! Google · Imagen and Veo: credential refused: Google refused the credentials: API keys are not supported by this API" in out
+    assert (
+        "!! OpenAI: credential refused: OpenAI refused the credentials: Incorrect API key provided."
+        in out
+    )
+    assert (
+        "!! Google · Gemini image models: credential refused: Google refused the credentials: API key not valid"
+        in out
+    )
+    assert (
+        "!! Google · Imagen and Veo: credential refused: Google refused the credentials: API keys are not supported by this API"
+        in out
+    )
     assert "ok OpenRouter: credential accepted" in out
 
 
@@ -104,7 +123,10 @@ def test_an_unreachable_provider_fails_the_check_and_unconfigured_families_are_l
     assert status == 1
     assert "!! OpenAI: no answer: Could not reach the provider" in out
     assert "-- OpenRouter: off: OPENROUTER_API_KEY is not set" in out
-    assert "-- Google · Imagen and Veo: off: Imagen and Veo need Vertex AI: set GOOGLE_CLOUD_PROJECT" in out
+    assert (
+        "-- Google · Imagen and Veo: off: Imagen and Veo need Vertex AI: set GOOGLE_CLOUD_PROJECT"
+        in out
+    )
     assert "ok Google · Gemini image models: credential accepted" in out
 
     # Vertex through a project and application default credentials answers too.

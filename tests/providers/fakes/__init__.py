@@ -6,8 +6,8 @@ checked against the providers' published definitions (vendored schemas in
 tests/providers/schemas/, and the documented rules each fake's docstring lists).
 """
 
-from tests.providers.fakes.google_fake import (
-    GoogleFake,
+from tests.providers.fakes.google_fake import GoogleFake
+from tests.providers.fakes.google_wire import (
     gemini_parts,
     gemini_response,
     google_error,
