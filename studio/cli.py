@@ -111,9 +111,9 @@ def _target_kw(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _key(args: argparse.Namespace) -> str:
-    from studio.storyboards import new_idempotency_key
+    from studio.submissions import new_key
 
-    return args.key or new_idempotency_key()
+    return args.key or new_key()
 
 
 def _report(gen, services) -> None:  # type: ignore[no-untyped-def]

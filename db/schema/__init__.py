@@ -11,7 +11,6 @@ from db.schema.ledger import UsageLedger
 from db.schema.sessions import (
     ASSET_ROLES,
     GENERATION_MODES,
-    GENERATION_STATUSES,
     ImageAsset,
     ImageGeneration,
     ImageSession,
@@ -33,7 +32,6 @@ __all__ = [
     "ENTITY_KINDS",
     "ERROR_CLASSES",
     "GENERATION_MODES",
-    "GENERATION_STATUSES",
     "JOB_STAGES",
     "JOB_STATUSES",
     "STORYBOARD_MEDIA",

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.schema.base import Base, created_column, id_column, status_check, updated_column
 
-GENERATION_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 GENERATION_MODES = ("text_to_image", "image_to_image", "inpaint")
 ASSET_ROLES = ("input", "mask", "output", "thumbnail", "video")
 
@@ -33,6 +32,9 @@ class ImageSession(Base):
 
 
 class ImageGeneration(Base):
+    """One step of a session. Its state (queued, running, failed, ...) is its job's, read
+    through studio.jobs.work; the row keeps what the step asked for and what it produced."""
+
     __tablename__ = "image_generations"
 
     id: Mapped[str] = id_column()
@@ -43,28 +45,25 @@ class ImageGeneration(Base):
         sa.ForeignKey("image_generations.id", ondelete="SET NULL")
     )
     step: Mapped[int] = mapped_column(nullable=False)
-    status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="queued")
     mode: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="text_to_image")
     provider: Mapped[str] = mapped_column(sa.String(50), nullable=False)
     model: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     prompt: Mapped[str] = mapped_column(sa.Text, nullable=False)
     negative_prompt: Mapped[str | None] = mapped_column(sa.Text)
     params: Mapped[dict[str, Any]] = mapped_column(nullable=False, default=dict)
-    error: Mapped[str | None] = mapped_column(sa.Text)
-    error_class: Mapped[str | None] = mapped_column(sa.String(20))
     cost_estimate: Mapped[float | None] = mapped_column(sa.Float)
     cost_actual: Mapped[float | None] = mapped_column(sa.Float)
     duration_ms: Mapped[int | None] = mapped_column()
     job_id: Mapped[str | None] = mapped_column(sa.String(36))
     created_at: Mapped[datetime] = created_column()
     started_at: Mapped[datetime | None] = mapped_column()
+    # Set with the step's output, in the transaction that completes its job: "produced at".
     completed_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         sa.Index("ix_image_generations_session_created", "session_id", "created_at"),
         sa.Index("ix_image_generations_parent", "parent_generation_id"),
         sa.UniqueConstraint("session_id", "step", name="uq_image_generations_session_step"),
-        status_check("status", GENERATION_STATUSES),
         status_check("mode", GENERATION_MODES),
     )
 

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.schema.base import Base, created_column, id_column, status_check, updated_column
-from db.schema.sessions import GENERATION_STATUSES
 
 ENTITY_KINDS = ("scene", "character")
 
@@ -58,9 +57,11 @@ STORYBOARD_MODES = ("text_to_image", "image_to_image", "text_to_video", "image_t
 
 
 class StoryboardGeneration(Base):
-    """One requested image or video: prompt, settings, job, status and, once done, the output.
+    """One requested image or video: prompt, settings, job and, once done, the output.
 
-    The succeeded rows of an entity are its history; the entity points at the current ones.
+    Its state is its job's, read through studio.jobs.work; the row keeps what was asked for and
+    what came of it. The succeeded rows of an entity are its history; the entity points at the
+    current ones.
     `storyboard_id` / `entity_id` are empty for work enqueued from the CLI without them.
     """
 
@@ -76,7 +77,6 @@ class StoryboardGeneration(Base):
     )
     media: Mapped[str] = mapped_column(sa.String(10), nullable=False)
     mode: Mapped[str] = mapped_column(sa.String(20), nullable=False)
-    status: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="queued")
     provider: Mapped[str] = mapped_column(sa.String(50), nullable=False)
     model: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     prompt: Mapped[str] = mapped_column(sa.Text, nullable=False)
@@ -88,8 +88,9 @@ class StoryboardGeneration(Base):
         sa.ForeignKey("image_assets.id", ondelete="SET NULL")
     )
     job_id: Mapped[str | None] = mapped_column(sa.String(36))
-    error: Mapped[str | None] = mapped_column(sa.Text)
-    error_class: Mapped[str | None] = mapped_column(sa.String(20))
+    # A refusal of this request alone, by a job that makes several (the whole storyboard).
+    refusal: Mapped[str | None] = mapped_column(sa.Text)
+    refusal_class: Mapped[str | None] = mapped_column(sa.String(20))
     cost_estimate: Mapped[float | None] = mapped_column(sa.Float)
     cost_actual: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = created_column()
@@ -101,7 +102,6 @@ class StoryboardGeneration(Base):
         sa.Index("ix_storyboard_generations_storyboard_created", "storyboard_id", "created_at"),
         sa.Index("ix_storyboard_generations_owner_created", "owner_id", "created_at"),
         sa.Index("ix_storyboard_generations_job", "job_id"),
-        status_check("status", GENERATION_STATUSES),
         status_check("media", STORYBOARD_MEDIA),
         status_check("mode", STORYBOARD_MODES),
     )

@@ -109,19 +109,15 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], "dict[str, Any] | None"]
-FailureHook = Callable[["Services", ClaimedJob, str, str], None]
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """How to run one kind of job, and what to do to its subject when it ends badly.
-
-    `on_settled(services, job, status, message)` runs after a failure or cancellation has been
-    recorded; status is 'pending' (will retry), 'failed' or 'canceled'."""
+    """How to run one kind of job. What its work shows while queued, failed or canceled comes
+    from the job itself (studio/jobs/work.py), so a kind needs no hook for those."""
 
     name: str
     run: Handler
-    on_settled: FailureHook | None = None
 
 
 def _noop(ctx: JobContext) -> dict[str, Any]:

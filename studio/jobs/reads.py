@@ -1,5 +1,5 @@
-"""Read models of the queue: rows with what each job is waiting on (admin pages), and how a
-piece of work in flight shows its job's state (session steps, storyboard requests)."""
+"""Read models of the queue: rows with what each job is waiting on (admin pages), job counts
+and kinds. How a piece of work shows its job's state is studio/jobs/work.py."""
 
 from __future__ import annotations
 
@@ -20,27 +20,6 @@ STATUS_RANK = sa.case(
     value=jobs.c.status,
     else_=5,
 )
-
-
-# A job's status as the work it does (a session step, a storyboard request) shows it.
-_JOB_TO_WORK = {
-    "pending": "queued",
-    "running": "running",
-    "failed": "failed",
-    "canceled": "canceled",
-}
-IN_FLIGHT = ("queued", "running")
-
-
-def follow_job(status: str, error: str | None, job: Any | None) -> tuple[str, str | None]:
-    """(status, error) of a piece of work. While it is in flight its job is the truth: a job
-    cleared by an editor, canceled, or reaped back to the queue never ran the work's hook."""
-    if status in IN_FLIGHT and job is not None and job.status in _JOB_TO_WORK:
-        followed = _JOB_TO_WORK[job.status]
-        if followed in ("failed", "canceled"):
-            return followed, job.last_error or error
-        return followed, error
-    return status, error
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from studio.errors import StudioError
-from studio.jobs.kinds import JobCanceled, JobContext, JobKind, StageCallback
+from studio.jobs.kinds import JobCanceled, JobContext, StageCallback
 from studio.jobs.queue import ClaimedJob, JobQueue, LeaseLost
 from studio.providers.base import ProviderError
 
@@ -38,16 +38,6 @@ class JobOutcome:
     status: str  # completed | pending (retry) | failed | canceled | lost
     message: str = ""
     label: str | None = None
-
-
-def _settle_failure(
-    services: Services, kind: JobKind | None, job: ClaimedJob, status: str, message: str
-) -> None:
-    if kind and kind.on_settled:
-        try:
-            kind.on_settled(services, job, status, message)
-        except Exception:  # the job's own record already says what happened
-            log.exception("on_settled hook failed for job %s", job.id)
 
 
 class WorkerSlot:
@@ -118,7 +108,6 @@ def run_claimed(
             )
         except LeaseLost as lost:
             return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
-        _settle_failure(services, kind, job, status, message)
         return JobOutcome(job.id, job.kind, status, message, job.label)
 
     if kind is None:
@@ -135,7 +124,6 @@ def run_claimed(
             queue.mark_canceled(job)
         except LeaseLost as lost:
             return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
-        _settle_failure(services, kind, job, "canceled", "Canceled while running.")
         return JobOutcome(
             job.id, job.kind, "canceled", "Canceled; the result was discarded.", job.label
         )

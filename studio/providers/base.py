@@ -1,4 +1,4 @@
-"""Types shared by every provider: requests, results, errors, the Provider protocol."""
+"""Types shared by every provider: requests, results, errors, models, the Provider protocol."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 Mode = Literal["text_to_image", "image_to_image", "inpaint"]
+
+NO_IMAGE = "The provider returned no image."
+NO_VIDEO = "The provider returned no video."
 
 
 class ErrorClass(StrEnum):
@@ -79,6 +82,36 @@ class ImageRequest:
     context: list[Turn] = field(default_factory=list)
     conversation_id: str | None = None
 
+    @classmethod
+    def from_params(
+        cls,
+        mode: str,
+        prompt: str,
+        params: dict[str, Any],
+        *,
+        negative_prompt: str | None = None,
+        source: bytes | None = None,
+        mask: bytes | None = None,
+    ) -> ImageRequest:
+        """The request for a stored step or request: `params` as the studio records them
+        (width, height, seed, strength, guidance, steps, n, quality, aspect_ratio)."""
+        return cls(
+            mode=mode,  # type: ignore[arg-type]
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            width=int(params.get("width", 1024)),
+            height=int(params.get("height", 1024)),
+            seed=params.get("seed"),
+            strength=float(params.get("strength", 0.6)),
+            guidance=params.get("guidance"),
+            steps=params.get("steps"),
+            n=int(params.get("n", 1)),
+            quality=params.get("quality"),
+            aspect_ratio=params.get("aspect_ratio"),
+            source=source,
+            mask=mask,
+        )
+
 
 @dataclass
 class ImageResult:
@@ -88,6 +121,12 @@ class ImageResult:
     usage: dict[str, Any] = field(default_factory=dict)
     cost_actual: float | None = None
     provider_request_id: str | None = None
+
+    def require_images(self, provider: str | None = None) -> list[bytes]:
+        """The images; a result without any is the provider's permanent failure."""
+        if not self.images:
+            raise ProviderError(ErrorClass.PERMANENT, NO_IMAGE, provider=provider)
+        return self.images
 
 
 @dataclass(frozen=True)
@@ -101,6 +140,21 @@ class VideoRequest:
     seed: int | None = None
     mime_type: str | None = None  # of `source`; sniffed when None
 
+    @classmethod
+    def from_params(
+        cls, prompt: str, params: dict[str, Any], *, source: bytes | None = None
+    ) -> VideoRequest:
+        """The request for a stored video request: `params` as the studio records them
+        (aspect_ratio, duration_s, resolution, seed)."""
+        return cls(
+            prompt=prompt,
+            source=source,
+            aspect_ratio=params.get("aspect_ratio", "16:9"),
+            duration_s=int(params.get("duration_s", 8)),
+            resolution=params.get("resolution", "720p"),
+            seed=params.get("seed"),
+        )
+
 
 @dataclass
 class VideoResult:
@@ -109,6 +163,12 @@ class VideoResult:
     usage: dict[str, Any] = field(default_factory=dict)
     cost_actual: float | None = None
     provider_request_id: str | None = None
+
+    def require_video(self, provider: str | None = None) -> bytes:
+        """The video; a result without one is the provider's permanent failure."""
+        if not self.video:
+            raise ProviderError(ErrorClass.PERMANENT, NO_VIDEO, provider=provider)
+        return self.video
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,9 @@ import pydantic
 from google.auth import exceptions as auth_exceptions
 from google.genai import errors as genai_errors
 
-from studio.providers.base import ErrorClass, ProviderError
+from studio.providers.base import NO_IMAGE, ErrorClass, ProviderError
 
 SAFETY_PREFIX = "The provider refused this prompt for safety reasons"
-NO_IMAGE = "The provider returned no image."
 LABELS = {"openai": "OpenAI", "openrouter": "OpenRouter", "google": "Google"}
 
 # OpenAI error codes that mean "refused for safety".

@@ -11,9 +11,9 @@ from db.schema import ImageAsset, ImageGeneration, ImageSession
 from db.types import utcnow
 from studio import assets, imaging
 from studio.errors import Conflict, Invalid
-from studio.sessions.ownership import assets_of, job_row, owned_generation, owned_session
+from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import MAX_TITLE_CHARS, GenerationParams
-from studio.sessions.reads import ACTIVE, effective_status, status_words
+from studio.sessions.reads import current_state, status_words
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -37,29 +37,25 @@ def cancel_generation(services: Services, owner_id: str, generation_id: str) -> 
     stop at the next stage and discard the result ('cancel_requested')."""
     with services.db() as db:
         gen, _ = owned_generation(db, owner_id, generation_id, lock=True)
-        status, _, _ = effective_status(gen, job_row(db, gen.job_id))
-        if status not in ACTIVE:
-            raise Invalid(f"Step {gen.step} has already {status}; there is nothing to cancel.")
-        outcome = "canceled"
-        if gen.job_id is not None:
-            try:
-                outcome = services.queue.cancel(gen.job_id, db=db)
-            except Conflict:  # the job finished a moment ago; its own hook settles the step
-                raise Invalid(
-                    f"Step {gen.step} has just finished; there is nothing to cancel."
-                ) from None
-        if outcome == "canceled":
-            gen.status = "canceled"
-            gen.completed_at = utcnow()
-            return "canceled"
-        return "cancel_requested"
+        state = current_state(db, gen)
+        if not state.active or gen.job_id is None:
+            raise Invalid(
+                f"Step {gen.step} has already {state.status}; there is nothing to cancel."
+            )
+        try:
+            outcome = services.queue.cancel(gen.job_id, db=db)
+        except Conflict:  # the job finished a moment ago
+            raise Invalid(
+                f"Step {gen.step} has just finished; there is nothing to cancel."
+            ) from None
+        return "canceled" if outcome == "canceled" else "cancel_requested"
 
 
 def delete_generation(services: Services, owner_id: str, generation_id: str) -> None:
     """Delete a failed or canceled step and its asset rows (files stay: they may be shared)."""
     with services.db() as db:
         gen, session = owned_generation(db, owner_id, generation_id, lock=True)
-        status, _, _ = effective_status(gen, job_row(db, gen.job_id))
+        status = current_state(db, gen).status
         if status not in ("failed", "canceled"):
             raise Invalid(
                 f"Only failed or canceled steps can be deleted; step {gen.step} {status_words(status)}."

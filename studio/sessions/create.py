@@ -4,7 +4,7 @@ idempotent and checked against the owner's limits before anything is stored."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
-from studio import assets, imaging, limits
-from studio.errors import Conflict, Invalid
-from studio.jobs.queue import DuplicateKey
+from studio import assets, imaging, limits, submissions
+from studio.errors import Invalid
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
     JOB_KIND,
@@ -25,49 +24,30 @@ from studio.sessions.params import (
     estimate_cost,
     title_from_prompt,
 )
-from studio.sessions.reads import status_words
+from studio.sessions.reads import current_state, status_words
 
 if TYPE_CHECKING:
     from studio.services import Services
 
 
-def _job_key(owner_id: str, idempotency_key: str) -> str:
-    """The job's idempotency key: namespaced by owner, so keys never cross people."""
-    if not idempotency_key or not str(idempotency_key).strip():
-        raise ValueError("an idempotency key is required")
-    digest = hashlib.sha256(f"{owner_id}\0{idempotency_key}".encode()).hexdigest()
-    return f"{JOB_KIND}:{digest}"
+_GONE = "This form was already submitted and its step no longer exists; submit it again."
 
 
-def _replay(db: Session, owner_id: str, job_key: str) -> ImageGeneration | None:
-    """The generation an earlier submission with this key made, if any."""
-    return db.scalar(
-        sa.select(ImageGeneration)
-        .join(Job, Job.id == ImageGeneration.job_id)
-        .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
-        .where(Job.idempotency_key == job_key, ImageSession.owner_id == owner_id)
-    )
+def _replay(
+    owner_id: str, job_key: str
+) -> Callable[[Session], tuple[ImageGeneration, ImageSession] | None]:
+    """Finds the step (and its session) an earlier submission with this key made."""
 
+    def find(db: Session) -> tuple[ImageGeneration, ImageSession] | None:
+        row = db.execute(
+            sa.select(ImageGeneration, ImageSession)
+            .join(Job, Job.id == ImageGeneration.job_id)
+            .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
+            .where(Job.idempotency_key == job_key, ImageSession.owner_id == owner_id)
+        ).first()
+        return (row[0], row[1]) if row is not None else None
 
-def _replayed_or_none(
-    services: Services, owner_id: str, job_key: str
-) -> tuple[ImageGeneration, ImageSession] | None:
-    with services.db() as db:
-        gen = _replay(db, owner_id, job_key)
-        if gen is None:
-            return None
-        return gen, db.get_one(ImageSession, gen.session_id)
-
-
-def _after_race(
-    services: Services, owner_id: str, job_key: str
-) -> tuple[ImageGeneration, ImageSession]:
-    found = _replayed_or_none(services, owner_id, job_key)
-    if found is None:
-        raise Conflict(
-            "This form was already submitted and its step no longer exists; submit it again."
-        )
-    return found
+    return find
 
 
 def _next_step(db: Session, session_id: str) -> int:
@@ -95,7 +75,6 @@ def _add_generation(
         session_id=session.id,
         parent_generation_id=parent_id,
         step=_next_step(db, session.id),
-        status="queued",
         mode=checked.mode,
         provider=p.provider,
         model=p.model,
@@ -129,12 +108,10 @@ def create_session(
     services: Services, owner_id: str, params: GenerationParams, *, idempotency_key: str
 ) -> tuple[ImageSession, ImageGeneration]:
     """A new session titled from the prompt, with step 1 (text-to-image) queued."""
-    job_key = _job_key(owner_id, idempotency_key)
-    found = _replayed_or_none(services, owner_id, job_key)
-    if found is not None:
-        return found[1], found[0]
-    checked = check_params(services, params, "text_to_image")
-    try:
+    job_key = submissions.job_key(JOB_KIND, owner_id, idempotency_key)
+
+    def create() -> tuple[ImageGeneration, ImageSession]:
+        checked = check_params(services, params, "text_to_image")
         with services.db() as db:
             session = ImageSession(
                 owner_id=owner_id,
@@ -153,8 +130,11 @@ def create_session(
                 parent_id=None,
                 params=checked.params.to_json(),
             )
-    except DuplicateKey:
-        gen, session = _after_race(services, owner_id, job_key)
+        return gen, session
+
+    gen, session = submissions.submit_once(
+        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+    )
     return session, gen
 
 
@@ -177,9 +157,10 @@ def _parent_source(db: Session, session_id: str, parent_id: str) -> _Source:
     )
     if parent is None:
         raise Invalid("That step is not part of this session.")
-    if parent.status != "succeeded":
+    if parent.completed_at is None:
+        status = current_state(db, parent).status
         raise Invalid(
-            f"You can only iterate from a finished image; step {parent.step} {status_words(parent.status)}."
+            f"You can only iterate from a finished image; step {parent.step} {status_words(status)}."
         )
     outputs = assets_of(db, parent.id, ("output",))
     if not outputs:
@@ -287,13 +268,13 @@ def iterate(
     """A new step from a finished image of this session (or from `input_image`, an upload,
     which then replaces the parent). With a mask (uploaded, or painted on the canvas; a blank
     canvas means none) it inpaints; otherwise image-to-image."""
-    job_key = _job_key(owner_id, idempotency_key)
-    found = _replayed_or_none(services, owner_id, job_key)
-    if found is not None:
-        return found[0]
-    image_limits = imaging.ImageLimits.from_settings(services.settings)
-    upload = assets.prepare_image(input_image, image_limits) if input_image is not None else None
-    try:
+    job_key = submissions.job_key(JOB_KIND, owner_id, idempotency_key)
+
+    def create() -> tuple[ImageGeneration, ImageSession]:
+        image_limits = imaging.ImageLimits.from_settings(services.settings)
+        upload = (
+            assets.prepare_image(input_image, image_limits) if input_image is not None else None
+        )
         with services.db() as db:
             session = owned_session(db, owner_id, session_id, lock=True)
             if upload is not None:
@@ -315,8 +296,11 @@ def iterate(
                 params=checked.params.to_json(),
             )
             _attach_inputs(db, services, gen, owner_id, source, mask_png)
-    except DuplicateKey:
-        gen, _ = _after_race(services, owner_id, job_key)
+        return gen, session
+
+    gen, _ = submissions.submit_once(
+        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+    )
     return gen
 
 
@@ -324,11 +308,9 @@ def regenerate(
     services: Services, owner_id: str, generation_id: str, *, idempotency_key: str
 ) -> ImageGeneration:
     """The same step again (same prompt, parameters, parent, input and mask) with a new seed."""
-    job_key = _job_key(owner_id, idempotency_key)
-    found = _replayed_or_none(services, owner_id, job_key)
-    if found is not None:
-        return found[0]
-    try:
+    job_key = submissions.job_key(JOB_KIND, owner_id, idempotency_key)
+
+    def create() -> tuple[ImageGeneration, ImageSession]:
         with services.db() as db:
             original, session = owned_generation(db, owner_id, generation_id)
             session = owned_session(db, owner_id, session.id, lock=True)
@@ -356,6 +338,9 @@ def regenerate(
                     _copy_asset(asset, role=asset.role, generation_id=gen.id, session_id=session.id)
                 )
             db.flush()
-    except DuplicateKey:
-        gen, _ = _after_race(services, owner_id, job_key)
+        return gen, session
+
+    gen, _ = submissions.submit_once(
+        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+    )
     return gen

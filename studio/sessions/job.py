@@ -2,9 +2,10 @@
 
 Stages: processing (load the step and its input/mask, mark it running) → generating (the
 provider call; inpainting is always composited so pixels outside the mask stay the source's) →
-uploading (store the bytes) → one transaction writing the output rows, the step's success, the
-session's thumbnail, the usage ledger row and the job's completion. A cancel request is honoured
-at each stage boundary; failures and cancellations reach the step through `on_settled`.
+uploading (store the bytes) → one transaction writing the output rows, the step's outcome (when,
+how long, what it cost), the session's thumbnail, the usage ledger row and the job's completion.
+A cancel request is honoured at each stage boundary. The step's state is its job's (see
+studio/jobs/work.py): nothing here copies a status.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
+from db.schema import ImageAsset, ImageGeneration, ImageSession
 from db.types import utcnow
 from studio import assets, imaging
 from studio.errors import NotFound
 from studio.jobs import outputs
-from studio.jobs.kinds import JobCanceled, JobContext, JobKind
+from studio.jobs.kinds import JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
-from studio.providers.base import ImageRequest, ImageResult, Provider, ProviderError
+from studio.providers.base import ImageRequest, ImageResult, Provider
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -49,28 +50,8 @@ def _generation_id(job: ClaimedJob) -> str:
     return str(gid)
 
 
-def _request(gen: ImageGeneration, source: bytes | None, mask: bytes | None) -> ImageRequest:
-    p: dict[str, Any] = gen.params or {}
-    return ImageRequest(
-        mode=gen.mode,  # type: ignore[arg-type]
-        prompt=gen.prompt,
-        negative_prompt=gen.negative_prompt,
-        width=int(p.get("width", 1024)),
-        height=int(p.get("height", 1024)),
-        seed=p.get("seed"),
-        strength=float(p.get("strength", 0.6)),
-        guidance=p.get("guidance"),
-        steps=p.get("steps"),
-        n=int(p.get("n", 1)),
-        quality=p.get("quality"),
-        aspect_ratio=p.get("aspect_ratio"),
-        source=source,
-        mask=mask,
-    )
-
-
 def _load(ctx: JobContext) -> _Work:
-    """Processing: mark the step running, then read its input/mask bytes."""
+    """Processing: note when this attempt started, then read the step's input/mask bytes."""
     services = ctx.services
     gid = _generation_id(ctx.job)
     with services.db() as db:
@@ -82,32 +63,31 @@ def _load(ctx: JobContext) -> _Work:
         if row is None:
             raise NotFound(GONE)
         gen, owner_id = row
-        if gen.status == "canceled":
-            raise JobCanceled()
         inputs = db.scalars(
             sa.select(ImageAsset)
             .where(ImageAsset.generation_id == gid, ImageAsset.role.in_(("input", "mask")))
             .order_by(ImageAsset.created_at, ImageAsset.id)
         ).all()
-        gen.status = "running"
         gen.started_at = utcnow()
-        gen.completed_at = None
     by_role = {a.role: a for a in reversed(inputs)}  # the first of each role
     source = assets.read_bytes(services.storage, by_role["input"]) if "input" in by_role else None
     mask = assets.read_bytes(services.storage, by_role["mask"]) if "mask" in by_role else None
-    return _Work(
-        gid, gen.session_id, owner_id, gen.provider, gen.model, _request(gen, source, mask)
+    request = ImageRequest.from_params(
+        gen.mode,
+        gen.prompt,
+        gen.params or {},
+        negative_prompt=gen.negative_prompt,
+        source=source,
+        mask=mask,
     )
+    return _Work(gid, gen.session_id, owner_id, gen.provider, gen.model, request)
 
 
 def _generate(provider: Provider, work: _Work) -> ImageResult:
     """Generating: the provider call, then the inpainting guarantee."""
     request = work.request
     result = provider.generate_image(work.model, request)
-    if not result.images:
-        raise ProviderError(
-            "permanent", "The provider returned no image.", provider=work.provider_name
-        )
+    result.require_images(work.provider_name)
     if request.mode == "inpaint" and request.source is not None and request.mask is not None:
         # Whatever the provider did outside the mask, those pixels are the source's.
         result.images = [
@@ -128,7 +108,7 @@ def _commit(
     result: ImageResult,
     stored: list[outputs.StoredOutput],
 ) -> dict[str, Any]:
-    """One transaction: outputs, the step's success, the thumbnail, the ledger, the job."""
+    """One transaction: outputs, the step's outcome, the thumbnail, the ledger, the job."""
     services = ctx.services
     with services.db() as db:
         gen = db.get(ImageGeneration, work.generation_id, with_for_update=True)
@@ -142,14 +122,11 @@ def _commit(
         db.add_all(rows)
         db.flush()
         now = utcnow()
-        gen.status = "succeeded"
         gen.completed_at = now
         gen.duration_ms = (
             int((now - gen.started_at).total_seconds() * 1000) if gen.started_at else None
         )
         gen.cost_actual = result.cost_actual  # None: the estimate stands, shown as an estimate
-        gen.error = None
-        gen.error_class = None
         session.thumbnail_asset_id = rows[-1].id
         session.updated_at = now
         outcome = {
@@ -182,29 +159,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return _commit(ctx, work, result, stored)
 
 
-def on_settled(services: Services, job: ClaimedJob, status: str, message: str) -> None:
-    """Reflect a failure, retry or cancellation of the job on its step."""
-    gid = (job.payload or {}).get("generation_id")
-    if not gid:
-        return
-    with services.db() as db:
-        gen = db.get(ImageGeneration, gid, with_for_update=True)
-        if gen is None or gen.status == "succeeded":
-            return
-        error_class = db.scalar(sa.select(Job.error_class).where(Job.id == job.id))
-        now = utcnow()
-        if status == "pending":
-            gen.status = "queued"
-            gen.error, gen.error_class = message, error_class
-        elif status == "failed":
-            gen.status = "failed"
-            gen.error, gen.error_class = message, error_class or "unknown"
-            gen.completed_at = now
-            if gen.started_at is not None:
-                gen.duration_ms = int((now - gen.started_at).total_seconds() * 1000)
-        elif status == "canceled":
-            gen.status = "canceled"
-            gen.completed_at = now
-
-
-SESSION_GENERATION = JobKind(KIND, run, on_settled)
+SESSION_GENERATION = JobKind(KIND, run)

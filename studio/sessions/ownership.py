@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
+from db.schema import ImageAsset, ImageGeneration, ImageSession
 from studio.errors import NotFound
 from studio.ownership import owned
 
@@ -35,17 +33,6 @@ def owned_generation(
     if row is None:
         raise NotFound(STEP_NOT_FOUND)
     return row[0], row[1]
-
-
-def job_row(db: Session, job_id: str | None) -> Any | None:
-    if job_id is None:
-        return None
-    jobs = Job.__table__
-    return db.execute(
-        sa.select(jobs.c.id, jobs.c.status, jobs.c.last_error, jobs.c.error_class).where(
-            jobs.c.id == job_id
-        )
-    ).first()
 
 
 def assets_of(db: Session, generation_id: str, roles: tuple[str, ...]) -> list[ImageAsset]:

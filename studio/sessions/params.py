@@ -165,20 +165,10 @@ def check_params(
 
 
 def estimate_cost(checked: CheckedParams) -> float | None:
+    """What the step is expected to cost, as its provider prices what will be sent."""
     p = checked.params
-    request = ImageRequest(
-        mode=checked.mode,  # type: ignore[arg-type]
-        prompt=p.prompt,
-        negative_prompt=p.negative_prompt,
-        width=p.width,
-        height=p.height,
-        seed=p.seed,
-        strength=p.strength,
-        guidance=p.guidance,
-        steps=p.steps,
-        n=p.n,
-        quality=p.quality,
-        aspect_ratio=p.aspect_ratio,
+    request = ImageRequest.from_params(
+        checked.mode, p.prompt, p.to_json(), negative_prompt=p.negative_prompt
     )
     return checked.provider.estimate_cost(p.model, request)
 

@@ -8,16 +8,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
-from studio.jobs.reads import follow_job
+from db.schema import ImageAsset, ImageGeneration, ImageSession
+from studio.jobs import work
 from studio.sessions.ownership import owned_session
 
 if TYPE_CHECKING:
     from studio.services import Services
 
-ACTIVE = ("queued", "running")
-FINISHED = ("succeeded", "failed", "canceled")
+ACTIVE = work.ACTIVE
+FINISHED = work.FINISHED
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,14 @@ class SessionCard:
 
 
 @dataclass
-class GenerationView:
-    """A step with its assets by role and, while it is in flight, its job's stage."""
+class GenerationView(work.ShowsWorkState):
+    """A step with its assets by role and its state (its job's, see studio/jobs/work.py)."""
 
     generation: Any  # an image_generations row (read-only; same attribute names as the model)
+    state: work.WorkState
     inputs: list[Any] = field(default_factory=list)
     masks: list[Any] = field(default_factory=list)  # image_assets rows, like inputs
     outputs: list[Any] = field(default_factory=list)
-    status: str = "queued"  # the generation's status, corrected by its job's (see effective_status)
-    error: str | None = None
-    error_class: str | None = None
-    stage: str | None = None
-    cancel_requested: bool = False
 
     @property
     def id(self) -> str:
@@ -76,10 +73,6 @@ class GenerationView:
     @property
     def mask(self) -> ImageAsset | None:
         return self.masks[0] if self.masks else None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
 
 
 @dataclass
@@ -163,7 +156,7 @@ def list_sessions(
     )
     active = (
         sa.select(sa.func.count())
-        .where(gens.c.session_id == ImageSession.id, gens.c.status.in_(ACTIVE))
+        .where(gens.c.session_id == ImageSession.id, work.in_flight(gens.c.job_id))
         .correlate(ImageSession)
         .scalar_subquery()
     )
@@ -205,20 +198,19 @@ def list_sessions(
     return cards, int(total or 0)
 
 
-def effective_status(gen: ImageGeneration, job: Any | None) -> tuple[str, str | None, str | None]:
-    """(status, error, error_class) as the person should see them.
+def step_state(gen: Any) -> work.WorkState:
+    """A step's state from a row with its columns and its job's (`work.JOB_COLUMNS`)."""
+    return work.work_state(gen, produced=gen.completed_at is not None)
 
-    A generation in flight follows its job: a job cleared by an editor or reaped back to the
-    queue never ran the generation's hook, so the job row is the truth for it."""
-    status, error = follow_job(gen.status, gen.error, job)
-    if status != gen.status and status in ("failed", "canceled"):
-        return status, error, (job.error_class if job is not None else None) or gen.error_class
-    return status, error, gen.error_class
+
+def current_state(db: Session, gen: ImageGeneration) -> work.WorkState:
+    """A loaded step's state, reading its job."""
+    job = work.job_fields(db, gen.job_id)
+    return work.work_state(job, produced=gen.completed_at is not None)
 
 
 def get_session(services: Services, owner_id: str, session_id: str) -> SessionView:
-    """The session with all its steps, assets and tree, in four queries whatever its size."""
-    jobs = Job.__table__
+    """The session with all its steps, assets and tree, in three queries whatever its size."""
     gens = ImageGeneration.__table__
     with services.db() as db:
         session = owned_session(db, owner_id, session_id)
@@ -226,27 +218,16 @@ def get_session(services: Services, owner_id: str, session_id: str) -> SessionVi
         # thousand-step tree loads several times faster without the identity map.
         assets_t = ImageAsset.__table__
         generations = db.execute(
-            sa.select(gens).where(gens.c.session_id == session_id).order_by(gens.c.step)
+            work.join_job(sa.select(gens), gens.c.job_id)
+            .where(gens.c.session_id == session_id)
+            .order_by(gens.c.step)
         ).all()
         asset_rows = db.execute(
             sa.select(assets_t)
             .where(assets_t.c.session_id == session_id, assets_t.c.owner_id == owner_id)
             .order_by(assets_t.c.created_at, assets_t.c.id)
         ).all()
-        in_flight = sa.select(gens.c.job_id).where(
-            gens.c.session_id == session_id, gens.c.status.in_(ACTIVE), gens.c.job_id.isnot(None)
-        )
-        job_rows = db.execute(
-            sa.select(
-                jobs.c.id,
-                jobs.c.status,
-                jobs.c.stage,
-                jobs.c.cancel_requested,
-                jobs.c.last_error,
-                jobs.c.error_class,
-            ).where(jobs.c.id.in_(in_flight))
-        ).all()
-    return _build_view(session, list(generations), list(asset_rows), {j.id: j for j in job_rows})
+    return _build_view(session, list(generations), list(asset_rows))
 
 
 @dataclass(frozen=True)
@@ -263,26 +244,14 @@ class StepProgress:
 def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[StepProgress]:
     """The session's queued and running steps with their jobs' stages (one query): what the
     page's live status polls every second while something is in flight."""
-    gens, jobs, sessions_t = ImageGeneration.__table__, Job.__table__, ImageSession.__table__
+    gens, sessions_t = ImageGeneration.__table__, ImageSession.__table__
     stmt = (
-        sa.select(
-            gens.c.id,
-            gens.c.step,
-            gens.c.status,
-            gens.c.error,
-            gens.c.error_class,
-            jobs.c.status.label("job_status"),
-            jobs.c.stage,
-            jobs.c.cancel_requested,
-            jobs.c.last_error,
-            jobs.c.error_class,
-        )
+        work.join_job(sa.select(gens.c.id, gens.c.step, gens.c.completed_at), gens.c.job_id)
         .join(sessions_t, sessions_t.c.id == gens.c.session_id)
-        .outerjoin(jobs, jobs.c.id == gens.c.job_id)
         .where(
             gens.c.session_id == session_id,
             sessions_t.c.owner_id == owner_id,
-            gens.c.status.in_(ACTIVE),
+            work.jobs.c.status.in_(work.ACTIVE_JOB_STATUSES),
         )
         .order_by(gens.c.step)
     )
@@ -290,38 +259,18 @@ def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[
         rows = conn.execute(stmt).all()
     out = []
     for r in rows:
-        job = None if r.job_status is None else _JobState(r.job_status, r.last_error, r.error_class)
-        status, _, _ = effective_status(r, job)  # type: ignore[arg-type]
-        if status in ACTIVE:
-            out.append(StepProgress(r.id, r.step, status, r.stage, bool(r.cancel_requested)))
+        state = step_state(r)
+        if state.active:
+            out.append(
+                StepProgress(r.id, r.step, state.status, state.stage, state.cancel_requested)
+            )
     return out
 
 
-@dataclass(frozen=True)
-class _JobState:
-    status: str
-    last_error: str | None
-    error_class: str | None
-
-
 def _build_view(
-    session: ImageSession,
-    generations: list[Any],
-    asset_rows: list[Any],
-    job_rows: dict[str, Any],
+    session: ImageSession, generations: list[Any], asset_rows: list[Any]
 ) -> SessionView:
-    views: dict[str, GenerationView] = {}
-    for gen in generations:
-        job = job_rows.get(gen.job_id) if gen.job_id else None
-        status, error, error_class = effective_status(gen, job)
-        views[gen.id] = GenerationView(
-            gen,
-            status=status,
-            error=error,
-            error_class=error_class,
-            stage=job.stage if job is not None and status in ACTIVE else None,
-            cancel_requested=bool(job.cancel_requested) if job is not None else False,
-        )
+    views = {gen.id: GenerationView(gen, step_state(gen)) for gen in generations}
     thumbnail = None
     for asset in asset_rows:
         if asset.id == session.thumbnail_asset_id:

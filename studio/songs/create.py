@@ -4,16 +4,14 @@ again returns the song the first submission made."""
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.schema import Job, Song, SongVerse
-from studio import limits
-from studio.errors import Conflict
-from studio.jobs.queue import DuplicateKey
+from studio import limits, submissions
 from studio.songs.illustration import (
     JOB_KIND,
     choose_provider,
@@ -25,14 +23,6 @@ from studio.songs.text import check_draft
 
 if TYPE_CHECKING:
     from studio.services import Services
-
-
-def _form_key(owner_id: str, idempotency_key: str) -> str:
-    """The form submission's key, namespaced by owner, so keys never cross people."""
-    if not idempotency_key or not str(idempotency_key).strip():
-        raise ValueError("an idempotency key is required")
-    digest = hashlib.sha256(f"{owner_id}\0{idempotency_key}".encode()).hexdigest()
-    return f"{JOB_KIND}:{digest}"
 
 
 def _job_key(form_key: str, number: int) -> str:
@@ -48,14 +38,19 @@ def _estimate(services: Services) -> float | None:
         return None
 
 
-def _replay(db: Session, owner_id: str, form_key: str) -> Song | None:
-    """The song an earlier submission with this key made, if any (found by its first job)."""
-    payload = db.scalar(sa.select(Job.payload).where(Job.idempotency_key == _job_key(form_key, 1)))
-    if not payload or not payload.get("song_id"):
-        return None
-    return db.scalar(
-        sa.select(Song).where(Song.id == payload["song_id"], Song.owner_id == owner_id)
-    )
+def _replay(owner_id: str, form_key: str) -> Callable[[Session], Song | None]:
+    """Finds the song an earlier submission with this key made (by its first verse's job)."""
+
+    def find(db: Session) -> Song | None:
+        first = _job_key(form_key, 1)
+        payload = db.scalar(sa.select(Job.payload).where(Job.idempotency_key == first))
+        if not payload or not payload.get("song_id"):
+            return None
+        return db.scalar(
+            sa.select(Song).where(Song.id == payload["song_id"], Song.owner_id == owner_id)
+        )
+
+    return find
 
 
 def create_song_draft(
@@ -70,14 +65,11 @@ def create_song_draft(
     """Store an unpublished song with its verses and enqueue one illustration job per verse,
     in verse order, in one transaction. Submitting the same form again (same idempotency key)
     returns the song the first submission made."""
-    form_key = _form_key(owner_id, idempotency_key)
-    with services.db() as db:
-        found = _replay(db, owner_id, form_key)
-    if found is not None:
-        return found
-    draft = check_draft(title, tags, text)
-    estimate = _estimate(services)
-    try:
+    form_key = submissions.job_key(JOB_KIND, owner_id, idempotency_key)
+
+    def create() -> Song:
+        draft = check_draft(title, tags, text)
+        estimate = _estimate(services)
         with services.db() as db:
             n = len(draft.verses)  # one request per verse
             total = estimate * n if estimate else None
@@ -105,12 +97,11 @@ def create_song_draft(
                     cost_estimate=estimate,
                     new_only=True,
                 )
-    except DuplicateKey:
-        with services.db() as db:
-            found = _replay(db, owner_id, form_key)
-        if found is None:
-            raise Conflict(
-                "This form was already submitted and its song no longer exists; submit it again."
-            ) from None
-        return found
-    return song
+        return song
+
+    return submissions.submit_once(
+        services,
+        replay=_replay(owner_id, form_key),
+        create=create,
+        gone="This form was already submitted and its song no longer exists; submit it again.",
+    )

@@ -32,7 +32,7 @@ from studio.errors import NotFound
 from studio.jobs import outputs
 from studio.jobs.kinds import JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
-from studio.providers.base import ImageRequest, ImageResult, ProviderError, Turn
+from studio.providers.base import ImageRequest, ImageResult, Turn
 from studio.songs import (
     JOB_KIND,
     OFFLINE_PROVIDER,
@@ -256,10 +256,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     ctx.stage("generating")
     with ctx.keep_alive():  # a real provider call can outlast the lease
         result = provider.generate_image(work.model, work.request)
-    if not result.images:
-        raise ProviderError(
-            "permanent", "The provider returned no image.", provider=work.provider_name
-        )
+    result.require_images(work.provider_name)
     ctx.stage("uploading")
     bucket = ctx.services.settings.verse_illustrations_bucket
     stored = outputs.store_image(ctx.services, result.images[0], bucket)

@@ -18,6 +18,7 @@ from db.schema import (
     SongVerse,
 )
 from db.types import utcnow
+from studio.jobs import work
 from studio.jobs.reads import key_heads
 from studio.songs.illustration import JOB_KIND, artifact_rank, song_key
 from studio.songs.ownership import owned_song
@@ -114,10 +115,7 @@ class VerseView:
     summary: str | None
     illustrated_at: datetime | None
     job_id: str | None
-    job_status: str | None
-    job_stage: str | None
-    last_error: str | None
-    error_class: str | None
+    state: work.WorkState  # of the verse's latest job (see studio/jobs/work.py)
     retry_count: int
     waiting_on: str = ""
 
@@ -256,8 +254,17 @@ def list_songs(services: Services, owner_id: str, *, limit: int = 200) -> list[S
     return rows
 
 
+def _verse_state(verse: Any, artifact: Any | None, job: Any | None) -> work.WorkState:
+    """A verse's state: its latest job's, or illustrated when that job left its artifact (a
+    verse without a job is illustrated when it has an illustration)."""
+    if job is None:
+        return work.work_state(None, produced=verse.illustration_asset_id is not None)
+    produced = artifact is not None and artifact.job_id == job.id
+    return work.work_state(job, produced=produced)
+
+
 def _verse_waiting(job: Any | None, head: QueueHead | None) -> str:
-    if job is None or job.status != "pending" or head is None:
+    if job is None or job.job_status != "pending" or head is None:
         return ""
     if head.job_id == job.id:
         return ""
@@ -298,15 +305,7 @@ def get_song(services: Services, owner_id: str, song_id: str) -> SongView:
         artifacts = {a.verse_id: a for a in artifact_rows}
         conversation = db.get(SongGenerationConversation, song_id)
         job_rows = db.execute(
-            sa.select(
-                jobs.c.id,
-                jobs.c.payload,
-                jobs.c.status,
-                jobs.c.stage,
-                jobs.c.last_error,
-                jobs.c.error_class,
-                jobs.c.retry_count,
-            )
+            sa.select(jobs.c.id, jobs.c.payload, jobs.c.retry_count, *work.JOB_COLUMNS)
             .where(jobs.c.concurrency_key == key, jobs.c.kind == JOB_KIND)
             .order_by(jobs.c.created_at, jobs.c.id)
         ).all()
@@ -334,10 +333,7 @@ def get_song(services: Services, owner_id: str, song_id: str) -> SongView:
                 summary=art.image_summary if art else None,
                 illustrated_at=art.created_at if art else None,
                 job_id=job.id if job else None,
-                job_status=job.status if job else None,
-                job_stage=job.stage if job else None,
-                last_error=job.last_error if job else None,
-                error_class=job.error_class if job else None,
+                state=_verse_state(verse, art, job),
                 retry_count=int(job.retry_count) if job else 0,
                 waiting_on=_verse_waiting(job, progress.head),
             )

@@ -69,12 +69,13 @@ from studio.storyboards.reads import (
     list_unfiled,
 )
 from studio.storyboards.requests import (
+    MediaRequest,
     Source,
-    new_idempotency_key,
     request_animate,
     request_edit,
     request_image,
     request_video,
+    submit,
 )
 from studio.storyboards.runs import (
     clear_storyboard_job,
@@ -124,11 +125,12 @@ __all__ = [
     "list_storyboards",
     "list_unfiled",
     "model_choices",
-    "new_idempotency_key",
     "rename_storyboard",
     "request_animate",
     "request_edit",
     "request_image",
     "request_video",
+    "submit",
+    "MediaRequest",
     "update_entity",
 ]

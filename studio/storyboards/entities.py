@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from db.schema import Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
+from studio.jobs import work
 from studio.storyboards.ownership import owned_entity, owned_storyboard
-from studio.storyboards.params import ACTIVE, check_entity_text, check_kind, check_title
+from studio.storyboards.params import check_entity_text, check_kind, check_title
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -87,8 +88,7 @@ def delete_entity(services: Services, owner_id: str, entity_id: str) -> None:
         waiting = db.scalars(
             sa.select(StoryboardGeneration.job_id).where(
                 StoryboardGeneration.entity_id == entity.id,
-                StoryboardGeneration.status.in_(ACTIVE),
-                StoryboardGeneration.job_id.isnot(None),
+                work.in_flight(StoryboardGeneration.job_id),
             )
         ).all()
         db.delete(entity)

@@ -1,11 +1,13 @@
 """The `storyboard_image` and `storyboard_video` jobs (DESIGN §4; requests in studio/storyboards/).
 
-Stages: processing (load the request and its source image, mark it running) → generating (the
+Stages: processing (load the request and its source image) → generating (the
 provider call, with heartbeats from `keep_alive` so a minutes-long Veo operation never loses
 its lease; a video's operation name is committed the moment it is submitted, and a job claimed
-again after a crash resumes polling it instead of paying for a second video) → uploading (store the bytes in the storyboard-images / storyboard-videos bucket) →
-one transaction writing the asset row, the request's success, the entity's current image or
-video (with its time), the usage ledger row and the job's completion.
+again after a crash resumes polling it instead of paying for a second video) → uploading (store
+the bytes in the storyboard-images / storyboard-videos bucket) → one transaction writing the
+asset row, the request's outcome, the entity's current image or video (with its time), the usage
+ledger row and the job's completion. A request's state is its job's (studio/jobs/work.py), except
+for what only it produced: its output, or its own refusal inside a whole-storyboard job.
 
 A whole-storyboard image job (payload `generation_ids`) renders its entities one after another;
 each entity's result commits on its own, under a lease check, so a crash loses at most the entity
@@ -21,13 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from db.schema import ImageAsset, Job, StoryboardEntity, StoryboardGeneration
+from db.schema import ImageAsset, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
 from studio import assets
 from studio.errors import NotFound
 from studio.jobs import outputs
-from studio.jobs.kinds import JobCanceled, JobContext, JobKind
-from studio.jobs.queue import ClaimedJob
+from studio.jobs.kinds import JobContext, JobKind
 from studio.providers.base import (
     ErrorClass,
     ImageRequest,
@@ -62,9 +63,10 @@ class _Work:
 
 
 def _load(ctx: JobContext, generation_id: str, *, missing_ok: bool = False) -> _Work | None:
-    """Processing: mark the request running and read its source image.
+    """Processing: note when this attempt started and read the request's source image.
 
-    None when it is already done (a retried whole-storyboard job), or gone and `missing_ok`."""
+    None when it is already done or refused (a retried whole-storyboard job), or gone and
+    `missing_ok`."""
     services = ctx.services
     with services.db() as db:
         gen = db.get(StoryboardGeneration, generation_id, with_for_update=True)
@@ -72,16 +74,12 @@ def _load(ctx: JobContext, generation_id: str, *, missing_ok: bool = False) -> _
             if missing_ok:
                 return None
             raise NotFound(GONE)
-        if gen.status == "succeeded" or (missing_ok and gen.status in ("failed", "canceled")):
+        if gen.asset_id is not None or (missing_ok and gen.refusal is not None):
             return None
-        if gen.status == "canceled":
-            raise JobCanceled()
         source_asset = db.get(ImageAsset, gen.source_asset_id) if gen.source_asset_id else None
         if gen.mode in ("image_to_image", "image_to_video") and source_asset is None:
             raise NotFound("The source image of this request is gone; make the request again.")
-        gen.status = "running"
         gen.started_at = utcnow()
-        gen.completed_at = None
         work = _Work(
             gen.id,
             gen.owner_id,
@@ -101,29 +99,13 @@ def _load(ctx: JobContext, generation_id: str, *, missing_ok: bool = False) -> _
 
 
 def _image_request(work: _Work) -> ImageRequest:
-    p = work.params
-    return ImageRequest(
-        mode=work.mode,  # type: ignore[arg-type]
-        prompt=work.prompt,
-        width=int(p.get("width", 1024)),
-        height=int(p.get("height", 1024)),
-        seed=p.get("seed"),
-        strength=float(p.get("strength", 0.6)),
-        aspect_ratio=p.get("aspect_ratio"),
-        source=work.source if work.mode == "image_to_image" else None,
-    )
+    source = work.source if work.mode == "image_to_image" else None
+    return ImageRequest.from_params(work.mode, work.prompt, work.params, source=source)
 
 
 def _video_request(work: _Work) -> VideoRequest:
-    p = work.params
-    return VideoRequest(
-        prompt=work.prompt,
-        source=work.source if work.mode == "image_to_video" else None,
-        aspect_ratio=p.get("aspect_ratio", "16:9"),
-        duration_s=int(p.get("duration_s", 8)),
-        resolution=p.get("resolution", "720p"),
-        seed=p.get("seed"),
-    )
+    source = work.source if work.mode == "image_to_video" else None
+    return VideoRequest.from_params(work.prompt, work.params, source=source)
 
 
 def _throttled_heartbeat(ctx: JobContext) -> Any:
@@ -149,8 +131,7 @@ def _generate_image(ctx: JobContext, work: _Work) -> ImageResult:
     provider = ctx.services.provider(work.provider)
     with ctx.keep_alive():  # a real provider call can outlast the lease
         result = provider.generate_image(work.model, _image_request(work))
-    if not result.images:
-        raise ProviderError(ErrorClass.PERMANENT, "The provider returned no image.")
+    result.require_images(work.provider)
     return result
 
 
@@ -162,11 +143,10 @@ def _finish_generation(
     if gen is None:
         raise NotFound(GONE)
     now = utcnow()
-    gen.status = "succeeded"
     gen.asset_id = asset.id
     gen.completed_at = now
     gen.cost_actual = cost_actual
-    gen.error = gen.error_class = None
+    gen.refusal = gen.refusal_class = None
     if gen.entity_id is not None:
         entity = db.get(StoryboardEntity, gen.entity_id, with_for_update=True)
         if entity is None:
@@ -225,13 +205,12 @@ def _run_single_image(ctx: JobContext, generation_id: str) -> dict[str, Any]:
         return outputs.settle(ctx, db, outcome, _charge(work, result, units=1.0))
 
 
-def _fail_one(services: Services, generation_id: str, err: ProviderError) -> None:
+def _refuse_one(services: Services, generation_id: str, err: ProviderError) -> None:
+    """One request of a whole-storyboard job was refused: record it on that request alone."""
     with services.db() as db:
         gen = db.get(StoryboardGeneration, generation_id, with_for_update=True)
         if gen is not None:
-            gen.status = "failed"
-            gen.error, gen.error_class = err.message, err.error_class.value
-            gen.completed_at = utcnow()
+            gen.refusal, gen.refusal_class = err.message, err.error_class.value
 
 
 def _run_storyboard(ctx: JobContext, generation_ids: list[str]) -> dict[str, Any]:
@@ -253,7 +232,7 @@ def _run_storyboard(ctx: JobContext, generation_ids: list[str]) -> dict[str, Any
         except ProviderError as err:
             one_entity = err.error_class in (ErrorClass.PERMANENT, ErrorClass.SAFETY)
             if one_entity and len(generation_ids) > 1:
-                _fail_one(services, gid, err)  # one refused prompt does not sink the others
+                _refuse_one(services, gid, err)  # one refused prompt does not sink the others
                 failed[gid] = err.message
                 continue
             raise
@@ -267,7 +246,7 @@ def _run_storyboard(ctx: JobContext, generation_ids: list[str]) -> dict[str, Any
         gens = db.scalars(
             sa.select(StoryboardGeneration).where(StoryboardGeneration.id.in_(generation_ids))
         ).all()
-        succeeded = [g for g in gens if g.status == "succeeded"]
+        succeeded = [g for g in gens if g.asset_id is not None]
         if gens and not succeeded and failed:
             # Nothing came out at all: fail the job with the provider's reason.
             raise ProviderError(ErrorClass.PERMANENT, next(iter(failed.values())))
@@ -325,8 +304,7 @@ def _generate_video(ctx: JobContext, work: _Work) -> tuple[VideoResult, bool]:
         result = provider.finish_video(
             work.model, operation, request, heartbeat=_throttled_heartbeat(ctx)
         )
-    if not result.video:
-        raise ProviderError(ErrorClass.PERMANENT, "The provider returned no video.")
+    result.require_video(work.provider)
     return result, ctx.resumed_operation is not None
 
 
@@ -358,42 +336,5 @@ def run_video(ctx: JobContext) -> dict[str, Any]:
         return outputs.settle(ctx, db, outcome, _charge(work, result, units=units))
 
 
-# ---------------------------------------------------------------------------------------------
-# Failures, retries and cancellations reach the requests
-# ---------------------------------------------------------------------------------------------
-
-
-def on_settled(services: Services, job: ClaimedJob, status: str, message: str) -> None:
-    """Reflect a failure, retry or cancellation of the job on its unfinished requests."""
-    payload = job.payload or {}
-    ids = [str(g) for g in payload.get("generation_ids") or []]
-    if payload.get("generation_id"):
-        ids.append(str(payload["generation_id"]))
-    if not ids:
-        return
-    with services.db() as db:
-        error_class = db.scalar(sa.select(Job.error_class).where(Job.id == job.id))
-        gens = db.scalars(
-            sa.select(StoryboardGeneration)
-            .where(
-                StoryboardGeneration.id.in_(ids),
-                StoryboardGeneration.status.in_(("queued", "running")),
-            )
-            .with_for_update()
-        ).all()
-        now = utcnow()
-        for gen in gens:
-            if status == "pending":
-                gen.status = "queued"
-                gen.error, gen.error_class = message, error_class
-            elif status == "failed":
-                gen.status = "failed"
-                gen.error, gen.error_class = message, error_class or "unknown"
-                gen.completed_at = now
-            elif status == "canceled":
-                gen.status = "canceled"
-                gen.completed_at = now
-
-
-STORYBOARD_IMAGE = JobKind(IMAGE_JOB, run_image, on_settled)
-STORYBOARD_VIDEO = JobKind(VIDEO_JOB, run_video, on_settled)
+STORYBOARD_IMAGE = JobKind(IMAGE_JOB, run_image)
+STORYBOARD_VIDEO = JobKind(VIDEO_JOB, run_video)

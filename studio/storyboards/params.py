@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import Invalid, NotFound
+from studio.jobs import work
 from studio.model_choices import ModelChoice
 from studio.model_choices import model_choices as priced_model_choices
 from studio.providers.base import ModelInfo, Provider
@@ -25,7 +26,7 @@ MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 4000
 MAX_SEED = 2**31 - 1
 DEFAULT_STRENGTH = 0.6
-ACTIVE = ("queued", "running")
+ACTIVE = work.ACTIVE
 # Preferred models when Google is configured (the source system used these two).
 GOOGLE_IMAGE_MODEL = "gemini-2.5-flash-image"
 GOOGLE_VIDEO_MODEL = "veo-3.1-fast-generate-preview"

@@ -13,26 +13,22 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from studio.errors import NotFound
-from studio.jobs.reads import follow_job
+from studio.jobs import work
 from studio.storyboards.ownership import ENTITY_NOT_FOUND, owned_storyboard
-from studio.storyboards.params import ACTIVE, MODE_LABELS
+from studio.storyboards.params import MODE_LABELS
 from studio.storyboards.runs import exclusive_key
 
 if TYPE_CHECKING:
     from studio.services import Services
 
-# A job's status as the generation it works on would show it.
-
 
 @dataclass
-class GenerationView:
-    """One request with its status as the person should see it, and its output once done."""
+class GenerationView(work.ShowsWorkState):
+    """One request, its state (its job's, see studio/jobs/work.py) and its output once done."""
 
     generation: StoryboardGeneration
+    state: work.WorkState
     asset: ImageAsset | None = None
-    status: str = "queued"
-    error: str | None = None
-    stage: str | None = None
 
     @property
     def id(self) -> str:
@@ -57,10 +53,6 @@ class GenerationView:
     @property
     def params(self) -> dict[str, Any]:
         return self.generation.params or {}
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
 
     @property
     def finished_at(self) -> datetime | None:
@@ -175,18 +167,20 @@ class StoryboardCard:
     updated_at: datetime
 
 
-def _effective(gen: StoryboardGeneration, job: Any | None) -> tuple[str, str | None, str | None]:
-    """(status, error, stage). A generation in flight follows its job: a job cleared by an
-    editor, or reaped back to the queue, never ran the generation's hook."""
-    status, error = follow_job(gen.status, gen.error, job)
-    stage = job.stage if status == "running" and job is not None else None
-    return status, error, stage
+def request_state(gen: StoryboardGeneration, job: Any | None) -> work.WorkState:
+    """A request's state from its job (a row with `work.JOB_COLUMNS`) and what it produced."""
+    return work.work_state(
+        job,
+        produced=gen.asset_id is not None,
+        refusal=gen.refusal,
+        refusal_class=gen.refusal_class,
+    )
 
 
 def _views(
     db: Session, generations: Iterable[StoryboardGeneration], extra_assets: Iterable[str] = ()
 ) -> tuple[list[GenerationView], dict[str, ImageAsset]]:
-    """Views of `generations` (jobs and assets in two queries) and every asset by id."""
+    """Views of `generations` (their jobs and assets in two queries) and every asset by id."""
     gens = list(generations)
     asset_ids = {g.asset_id for g in gens if g.asset_id} | {a for a in extra_assets if a}
     found = (
@@ -195,24 +189,23 @@ def _views(
         else []
     )
     by_id = {a.id: a for a in found}
-    job_ids = {g.job_id for g in gens if g.job_id and g.status in ACTIVE}
-    jobs = Job.__table__
+    job_ids = {g.job_id for g in gens if g.job_id and g.asset_id is None}
     job_rows = (
         {
             r.id: r
             for r in db.execute(
-                sa.select(jobs.c.id, jobs.c.status, jobs.c.stage, jobs.c.last_error).where(
-                    jobs.c.id.in_(job_ids)
-                )
+                sa.select(work.jobs.c.id, *work.JOB_COLUMNS).where(work.jobs.c.id.in_(job_ids))
             ).all()
         }
         if job_ids
         else {}
     )
-    views = []
-    for gen in gens:
-        status, error, stage = _effective(gen, job_rows.get(gen.job_id or ""))
-        views.append(GenerationView(gen, by_id.get(gen.asset_id or ""), status, error, stage))
+    views = [
+        GenerationView(
+            gen, request_state(gen, job_rows.get(gen.job_id or "")), by_id.get(gen.asset_id or "")
+        )
+        for gen in gens
+    ]
     return views, by_id
 
 

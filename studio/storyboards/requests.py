@@ -4,9 +4,9 @@ validated; the same idempotency key returns what the first request made."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
-from studio import assets, imaging, limits
-from studio.errors import Conflict, Invalid, NotFound
-from studio.jobs.queue import DuplicateKey
+from studio import assets, imaging, limits, submissions
+from studio.errors import Invalid, NotFound
 from studio.providers.base import ImageRequest, VideoRequest
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
 from studio.storyboards.params import (
@@ -74,30 +73,54 @@ class _Target:
     entity: StoryboardEntity | None
 
 
-def owner_job_key(kind: str, owner_id: str, idempotency_key: str) -> str:
-    """The job's idempotency key: namespaced by owner, so keys never cross people."""
-    if not idempotency_key or not str(idempotency_key).strip():
-        raise ValueError("an idempotency key is required")
-    digest = hashlib.sha256(f"{owner_id}\0{idempotency_key}".encode()).hexdigest()
-    return f"{kind}:{digest}"
+@dataclass(frozen=True)
+class MediaRequest:
+    """One storyboard request: an image or a video, from text or from an image, for an entity,
+    a storyboard, or nothing (a loose request from the command line). An image-to-something
+    request without a `source` starts from the entity's current image."""
 
+    mode: str  # text_to_image | image_to_image | text_to_video | image_to_video
+    prompt: str
+    storyboard_id: str | None = None
+    entity_id: str | None = None
+    entity_kind: str | None = None
+    source: Source | None = None
+    options: VideoOptions | None = None
+    provider: str | None = None
+    model: str | None = None
+    strength: float = DEFAULT_STRENGTH
+    seed: int | None = None
 
-def new_idempotency_key() -> str:
-    return secrets.token_hex(16)
+    @property
+    def media(self) -> str:
+        return "video" if self.mode.endswith("_video") else "image"
 
+    @property
+    def job_kind(self) -> str:
+        return VIDEO_JOB if self.media == "video" else IMAGE_JOB
 
-def _replay(services: Services, owner_id: str, job_key: str) -> StoryboardGeneration | None:
-    with services.db() as db:
-        gen = db.scalar(
-            sa.select(StoryboardGeneration)
-            .join(Job, Job.id == StoryboardGeneration.job_id)
-            .where(Job.idempotency_key == job_key, StoryboardGeneration.owner_id == owner_id)
-            .order_by(StoryboardGeneration.created_at)
-            .limit(1)
-        )
-        if gen is not None:
-            db.expunge(gen)
-        return gen
+    @property
+    def uses_current_image(self) -> bool:
+        return self.mode.startswith("image_to_") and self.source is None
+
+    def check(self) -> None:
+        """What is wrong before anything is looked up: the seed, the strength, the source."""
+        if self.seed is not None and (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed <= MAX_SEED
+        ):
+            raise Invalid(
+                f"The seed must be a whole number from 0 to {MAX_SEED:,} (got {self.seed})."
+            )
+        if not isinstance(self.strength, int | float) or not 0 <= self.strength <= 1:
+            raise Invalid(f"Strength must be between 0 and 1 (got {self.strength}).")
+        if self.uses_current_image and not self.entity_id:
+            raise Invalid(
+                "An edit needs a source image (--source) or a scene or character."
+                if self.media == "image"
+                else "Name a scene or character whose current image to animate."
+            )
 
 
 def _target(
@@ -141,7 +164,7 @@ def _source_asset(db: Session, owner_id: str, asset_id: str) -> ImageAsset:
     return asset
 
 
-def _label(media: str, mode: str, target: _Target, prompt: str) -> str:
+def _label(mode: str, target: _Target, prompt: str) -> str:
     what = {
         "text_to_image": "Image",
         "image_to_image": "Edit",
@@ -156,114 +179,129 @@ def _label(media: str, mode: str, target: _Target, prompt: str) -> str:
     return f"{what} · {short[:60]}{'…' if len(short) > 60 else ''}"
 
 
-def _request(
-    services: Services,
-    owner_id: str,
-    *,
-    media: str,
-    mode: str,
-    prompt: str,
-    storyboard_id: str | None,
-    entity_id: str | None,
-    entity_kind: str | None,
-    source: Source | None,
-    use_current_image: bool,
-    options: VideoOptions | None,
-    provider: str | None,
-    model: str | None,
-    strength: float,
-    seed: int | None,
-    idempotency_key: str,
-) -> StoryboardGeneration:
-    """Validate everything, then write the source asset, the generation and its job together."""
-    kind = IMAGE_JOB if media == "image" else VIDEO_JOB
-    job_key = owner_job_key(kind, owner_id, idempotency_key)
-    found = _replay(services, owner_id, job_key)
-    if found is not None:
-        return found
-    text = check_prompt(services, prompt)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
-    ):
-        raise Invalid(f"The seed must be a whole number from 0 to {MAX_SEED:,} (got {seed}).")
-    if not isinstance(strength, int | float) or not 0 <= strength <= 1:
-        raise Invalid(f"Strength must be between 0 and 1 (got {strength}).")
-    impl, info = resolve_model(services, media, mode, provider, model)
+def _replay(owner_id: str, job_key: str) -> Callable[[Session], StoryboardGeneration | None]:
+    """Finds the request an earlier submission with this key made."""
+
+    def find(db: Session) -> StoryboardGeneration | None:
+        gen = db.scalar(
+            sa.select(StoryboardGeneration)
+            .join(Job, Job.id == StoryboardGeneration.job_id)
+            .where(Job.idempotency_key == job_key, StoryboardGeneration.owner_id == owner_id)
+            .order_by(StoryboardGeneration.created_at)
+            .limit(1)
+        )
+        if gen is not None:
+            db.expunge(gen)
+        return gen
+
+    return find
+
+
+def _current_image(db: Session, target: _Target, media: str) -> ImageAsset:
+    entity = target.entity
+    if entity is None:
+        raise Invalid("Name a scene or character whose current image to use.")
+    if entity.image_asset_id is None:
+        raise Invalid(
+            f"{entity.name} has no image yet: generate one first, then "
+            f"{'edit' if media == 'image' else 'animate'} it."
+        )
+    asset = db.get(ImageAsset, entity.image_asset_id)
+    if asset is None:
+        raise Invalid(f"The current image of {entity.name} is gone; generate a new one.")
+    return asset
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A checked request: what will be stored and sent, and what it is expected to cost."""
+
+    text: str
+    provider: str
+    model: str
+    params: dict[str, Any]
+    estimate: float | None
+    upload: assets.PreparedImage | None
+    source_asset_id: str | None
+
+
+def _plan(services: Services, owner_id: str, request: MediaRequest) -> _Plan:
+    """Validate everything (reading only): the text, the model, the target and the source."""
+    text = check_prompt(services, request.prompt)
+    request.check()
+    impl, info = resolve_model(
+        services, request.media, request.mode, request.provider, request.model
+    )
+    source = request.source
     upload = _prepare_upload(services, source) if source and source.data is not None else None
-    with services.db() as db:  # a read: who is the target, what is the source
-        target = _target(db, owner_id, storyboard_id, entity_id, entity_kind)
+    with services.db() as db:
+        target = _target(
+            db, owner_id, request.storyboard_id, request.entity_id, request.entity_kind
+        )
         source_asset: ImageAsset | None = None
         if source is not None and source.asset_id:
             source_asset = _source_asset(db, owner_id, source.asset_id)
-        elif use_current_image:
-            entity = target.entity
-            if entity is None:
-                raise Invalid("Name a scene or character whose current image to use.")
-            if entity.image_asset_id is None:
-                raise Invalid(
-                    f"{entity.name} has no image yet: generate one first, then "
-                    f"{'edit' if media == 'image' else 'animate'} it."
-                )
-            source_asset = db.get(ImageAsset, entity.image_asset_id)
-            if source_asset is None:
-                raise Invalid(f"The current image of {entity.name} is gone; generate a new one.")
-        if source_asset is not None:
-            db.expunge(source_asset)
-    seed = seed if seed is not None else secrets.randbelow(MAX_SEED + 1)
-    params: dict[str, Any] = {"seed": seed}
-    entity_kind_now = target.entity.kind if target.entity is not None else None
-    if media == "image":
-        width, height, aspect = IMAGE_SHAPES[entity_kind_now]
-        if mode == "image_to_image":
-            w = upload.width if upload else (source_asset.width if source_asset else None)
-            h = upload.height if upload else (source_asset.height if source_asset else None)
-            width, height, aspect = w or width, h or height, None
-            params["strength"] = float(strength)
+        elif request.uses_current_image:
+            source_asset = _current_image(db, target, request.media)
+    params: dict[str, Any] = {
+        "seed": request.seed if request.seed is not None else secrets.randbelow(MAX_SEED + 1)
+    }
+    quote: ImageRequest | VideoRequest
+    if request.media == "image":
+        width, height, aspect = IMAGE_SHAPES[target.entity.kind if target.entity else None]
+        if request.mode == "image_to_image":
+            picture = upload or source_asset
+            if picture is not None:
+                width, height = (picture.width or width), (picture.height or height)
+            aspect = None
+            params["strength"] = float(request.strength)
         params.update(width=width, height=height)
         if aspect:
             params["aspect_ratio"] = aspect
-        estimate = impl.estimate_cost(
-            info.id,
-            ImageRequest(
-                mode=mode,  # type: ignore[arg-type]
-                prompt=text,
-                width=width,
-                height=height,
-                aspect_ratio=aspect,
-                source=b"source" if mode == "image_to_image" else None,
-            ),
-        )
+        needs_source = b"source" if request.mode == "image_to_image" else None
+        quote = ImageRequest.from_params(request.mode, text, params, source=needs_source)
     else:
-        opts = options or VideoOptions()
-        params.update(opts.to_json())
-        estimate = impl.estimate_cost(
-            info.id,
-            VideoRequest(
-                prompt=text,
-                aspect_ratio=opts.aspect_ratio,  # type: ignore[arg-type]
-                duration_s=opts.duration_s,
-                resolution=opts.resolution,  # type: ignore[arg-type]
-            ),
-        )
-    stored: tuple[str, str] | None = None
-    if upload is not None:
+        params.update((request.options or VideoOptions()).to_json())
+        quote = VideoRequest.from_params(text, params)
+    return _Plan(
+        text=text,
+        provider=impl.name,
+        model=info.id,
+        params=params,
+        estimate=impl.estimate_cost(info.id, quote),
+        upload=upload,
+        source_asset_id=source_asset.id if source_asset is not None else None,
+    )
+
+
+def submit(
+    services: Services, owner_id: str, request: MediaRequest, *, idempotency_key: str
+) -> StoryboardGeneration:
+    """Validate the request, then write its source upload, its row and its job together. The
+    same idempotency key returns what the first submission made."""
+    job_key = submissions.job_key(request.job_kind, owner_id, idempotency_key)
+
+    def create() -> StoryboardGeneration:
+        plan = _plan(services, owner_id, request)
+        bucket = services.settings.storyboard_images_bucket
         # Content-addressed bytes first; an orphan from a rollback is reused or collected.
-        stored = assets.store_prepared(
-            services.storage, upload, services.settings.storyboard_images_bucket
+        stored = (
+            assets.store_prepared(services.storage, plan.upload, bucket) if plan.upload else None
         )
-    try:
         with services.db() as db:
-            target = _target(db, owner_id, storyboard_id, entity_id, entity_kind)
-            limits.check(db, services.settings, owner_id, estimate)
-            source_id = source_asset.id if source_asset is not None else None
-            if upload is not None and stored is not None:
+            target = _target(
+                db, owner_id, request.storyboard_id, request.entity_id, request.entity_kind
+            )
+            limits.check(db, services.settings, owner_id, plan.estimate)
+            source_id = plan.source_asset_id
+            if plan.upload is not None and stored is not None:
                 row = assets.asset_row(
-                    upload,
+                    plan.upload,
                     key=stored[0],
                     thumbnail_key=stored[1],
                     owner_id=owner_id,
                     role="input",
-                    bucket=services.settings.storyboard_images_bucket,
+                    bucket=bucket,
                     storage_name=services.storage.name,
                 )
                 db.add(row)
@@ -273,26 +311,25 @@ def _request(
                 owner_id=owner_id,
                 storyboard_id=target.storyboard.id if target.storyboard else None,
                 entity_id=target.entity.id if target.entity else None,
-                media=media,
-                mode=mode,
-                status="queued",
-                provider=impl.name,
-                model=info.id,
-                prompt=text,
-                params=params,
+                media=request.media,
+                mode=request.mode,
+                provider=plan.provider,
+                model=plan.model,
+                prompt=plan.text,
+                params=plan.params,
                 source_asset_id=source_id,
-                cost_estimate=estimate,
+                cost_estimate=plan.estimate,
             )
             db.add(gen)
             db.flush()
             job = services.queue.enqueue(
-                kind,
+                request.job_kind,
                 {"generation_id": gen.id},
                 db=db,
                 idempotency_key=job_key,
                 owner_id=owner_id,
-                label=_label(media, mode, target, text),
-                cost_estimate=estimate,
+                label=_label(request.mode, target, plan.text),
+                cost_estimate=plan.estimate,
                 new_only=True,
             )
             gen.job_id = job.id
@@ -300,153 +337,45 @@ def _request(
                 target.storyboard.updated_at = utcnow()
             db.flush()
             db.expunge(gen)
-    except DuplicateKey:
-        found = _replay(services, owner_id, job_key)
-        if found is None:
-            raise Conflict(
-                "This request was already made and no longer exists; make it again."
-            ) from None
-        return found
-    return gen
+        return gen
+
+    return submissions.submit_once(
+        services,
+        replay=_replay(owner_id, job_key),
+        create=create,
+        gone="This request was already made and no longer exists; make it again.",
+    )
 
 
 def request_image(
-    services: Services,
-    owner_id: str,
-    *,
-    prompt: str,
-    idempotency_key: str,
-    storyboard_id: str | None = None,
-    entity_id: str | None = None,
-    entity_kind: str | None = None,
-    provider: str | None = None,
-    model: str | None = None,
-    seed: int | None = None,
+    services: Services, owner_id: str, *, idempotency_key: str, **fields: Any
 ) -> StoryboardGeneration:
-    """Queue a text-to-image for an entity (or a storyboard, or nothing: a loose image)."""
-    return _request(
-        services,
-        owner_id,
-        media="image",
-        mode="text_to_image",
-        prompt=prompt,
-        storyboard_id=storyboard_id,
-        entity_id=entity_id,
-        entity_kind=entity_kind,
-        source=None,
-        use_current_image=False,
-        options=None,
-        provider=provider,
-        model=model,
-        strength=DEFAULT_STRENGTH,
-        seed=seed,
-        idempotency_key=idempotency_key,
-    )
+    """Queue a text-to-image for an entity (or a storyboard, or nothing: a loose image).
+    `fields`: those of MediaRequest."""
+    request = MediaRequest("text_to_image", **fields)
+    return submit(services, owner_id, request, idempotency_key=idempotency_key)
 
 
 def request_edit(
-    services: Services,
-    owner_id: str,
-    *,
-    prompt: str,
-    idempotency_key: str,
-    storyboard_id: str | None = None,
-    entity_id: str | None = None,
-    entity_kind: str | None = None,
-    source: Source | None = None,
-    strength: float = DEFAULT_STRENGTH,
-    provider: str | None = None,
-    model: str | None = None,
-    seed: int | None = None,
+    services: Services, owner_id: str, *, idempotency_key: str, **fields: Any
 ) -> StoryboardGeneration:
     """Queue an image-to-image: from `source`, else from the entity's current image."""
-    if source is None and not entity_id:
-        raise Invalid("An edit needs a source image (--source) or a scene or character.")
-    return _request(
-        services,
-        owner_id,
-        media="image",
-        mode="image_to_image",
-        prompt=prompt,
-        storyboard_id=storyboard_id,
-        entity_id=entity_id,
-        entity_kind=entity_kind,
-        source=source,
-        use_current_image=source is None,
-        options=None,
-        provider=provider,
-        model=model,
-        strength=strength,
-        seed=seed,
-        idempotency_key=idempotency_key,
-    )
+    request = MediaRequest("image_to_image", **fields)
+    return submit(services, owner_id, request, idempotency_key=idempotency_key)
 
 
 def request_video(
-    services: Services,
-    owner_id: str,
-    *,
-    prompt: str,
-    idempotency_key: str,
-    options: VideoOptions | None = None,
-    storyboard_id: str | None = None,
-    entity_id: str | None = None,
-    entity_kind: str | None = None,
-    source: Source | None = None,
-    provider: str | None = None,
-    model: str | None = None,
-    seed: int | None = None,
+    services: Services, owner_id: str, *, idempotency_key: str, **fields: Any
 ) -> StoryboardGeneration:
     """Queue a text-to-video, or an image-to-video when `source` is given."""
-    mode = "image_to_video" if source is not None else "text_to_video"
-    return _request(
-        services,
-        owner_id,
-        media="video",
-        mode=mode,
-        prompt=prompt,
-        storyboard_id=storyboard_id,
-        entity_id=entity_id,
-        entity_kind=entity_kind,
-        source=source,
-        use_current_image=False,
-        options=options,
-        provider=provider,
-        model=model,
-        strength=DEFAULT_STRENGTH,
-        seed=seed,
-        idempotency_key=idempotency_key,
-    )
+    mode = "image_to_video" if fields.get("source") is not None else "text_to_video"
+    request = MediaRequest(mode, **fields)
+    return submit(services, owner_id, request, idempotency_key=idempotency_key)
 
 
 def request_animate(
-    services: Services,
-    owner_id: str,
-    *,
-    entity_id: str,
-    prompt: str,
-    idempotency_key: str,
-    options: VideoOptions | None = None,
-    provider: str | None = None,
-    model: str | None = None,
-    seed: int | None = None,
+    services: Services, owner_id: str, *, idempotency_key: str, **fields: Any
 ) -> StoryboardGeneration:
     """Queue an image-to-video from the entity's current image."""
-    return _request(
-        services,
-        owner_id,
-        media="video",
-        mode="image_to_video",
-        prompt=prompt,
-        storyboard_id=None,
-        entity_id=entity_id,
-        entity_kind=None,
-        source=None,
-        use_current_image=True,
-        options=options,
-        provider=provider,
-        model=model,
-        strength=DEFAULT_STRENGTH,
-        seed=seed,
-        idempotency_key=idempotency_key,
-    )
+    request = MediaRequest("image_to_video", **fields)
+    return submit(services, owner_id, request, idempotency_key=idempotency_key)

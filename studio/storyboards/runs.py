@@ -4,19 +4,19 @@ scene and character, and clearing it when it is stuck."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from db.schema import Job, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
-from studio import limits
+from studio import limits, submissions
 from studio.errors import Conflict, InProgress, Invalid, NotFound
-from studio.jobs.queue import DuplicateKey
 from studio.providers.base import ImageRequest
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model
-from studio.storyboards.requests import owner_job_key
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -50,14 +50,14 @@ def generate_storyboard_images(
 
     Raises InProgress while another such job of this storyboard is queued or running; a
     running one silent for STUDIO_STALE_JOB_SECONDS is cleared automatically first."""
-    job_key = owner_job_key(IMAGE_JOB, owner_id, f"storyboard:{storyboard_id}:{idempotency_key}")
-    previous = _job_by_key(services, owner_id, job_key)
-    if previous is not None:
-        return previous
-    if len(style) > services.settings.max_prompt_chars:
-        raise Invalid("The style is too long.")
-    impl, info = resolve_model(services, "image", "text_to_image", provider, model)
-    try:
+    job_key = submissions.job_key(
+        IMAGE_JOB, owner_id, f"storyboard:{storyboard_id}:{idempotency_key}"
+    )
+
+    def create() -> Job:
+        if len(style) > services.settings.max_prompt_chars:
+            raise Invalid("The style is too long.")
+        impl, info = resolve_model(services, "image", "text_to_image", provider, model)
         with services.db() as db:
             board = owned_storyboard(db, owner_id, storyboard_id, lock=True)
             entities = db.scalars(
@@ -91,7 +91,6 @@ def generate_storyboard_images(
                         entity_id=entity.id,
                         media="image",
                         mode="text_to_image",
-                        status="queued",
                         provider=impl.name,
                         model=info.id,
                         prompt=text,
@@ -123,22 +122,29 @@ def generate_storyboard_images(
                 gen.job_id = job.id
             board.updated_at = utcnow()
             db.flush()
-    except (DuplicateKey, InProgress):
-        previous = _job_by_key(services, owner_id, job_key)
-        if previous is None:
-            raise
-        return previous
-    return job
+        return job
+
+    return submissions.submit_once(
+        services,
+        replay=_job_by_key(owner_id, job_key),
+        create=create,
+        gone="This run was already asked for and no longer exists; ask again.",
+        raced=(InProgress,),
+    )
 
 
-def _job_by_key(services: Services, owner_id: str, job_key: str) -> Job | None:
-    with services.db() as db:
+def _job_by_key(owner_id: str, job_key: str) -> Callable[[Session], Job | None]:
+    """Finds the job an earlier submission with this key made."""
+
+    def find(db: Session) -> Job | None:
         job = db.scalar(
             sa.select(Job).where(Job.idempotency_key == job_key, Job.owner_id == owner_id)
         )
         if job is not None:
             db.expunge(job)
         return job
+
+    return find
 
 
 def clear_storyboard_job(services: Services, owner_id: str, storyboard_id: str, job_id: str) -> str:

@@ -13,9 +13,9 @@ from studio.services import Services
 from studio.storage import StorageError
 
 
-def _kind(services: Services, name: str, run, on_settled=None) -> None:  # type: ignore[no-untyped-def]
+def _kind(services: Services, name: str, run) -> None:  # type: ignore[no-untyped-def]
     """Teach this test's services (and so its workers) one more kind of job."""
-    services.kinds[name] = JobKind(name, run, on_settled)
+    services.kinds[name] = JobKind(name, run)
 
 
 def test_nothing_to_do_returns_none(services: Services) -> None:
@@ -40,20 +40,18 @@ def test_stages_are_recorded_and_result_stored(services: Services) -> None:
 
 
 def test_provider_errors_follow_queue_rules(services: Services) -> None:
-    settled: list[tuple[str, str]] = []
-
     def run(ctx: JobContext) -> None:
         ctx.stage("generating")
         raise ProviderError("safety", "The provider refused this prompt for safety reasons.")
 
-    _kind(services, "t_refuse", run, lambda svc, job, status, msg: settled.append((status, msg)))
+    _kind(services, "t_refuse", run)
     job = services.queue.enqueue("t_refuse")
     outcome = process_next(services, "w")
     assert outcome.status == "failed"
     row = services.queue.get(job.id)
     assert row.error_class == "safety" and row.failure_stage == "generating"
     assert row.attempts == 1  # a refusal is not retried
-    assert settled == [("failed", "The provider refused this prompt for safety reasons.")]
+    assert row.last_error == "The provider refused this prompt for safety reasons."
 
 
 def test_out_of_credits_fails_at_once(services: Services) -> None:

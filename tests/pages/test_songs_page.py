@@ -109,6 +109,6 @@ def test_a_failed_verse_is_explained_and_can_be_requeued(
     app.button(key="requeue_verse").click().run()
     assert not app.exception
     view = songs.get_song(app_services, DEMO_OWNER, song.id)
-    assert [v.job_status for v in view.verses] == ["completed", "pending", "pending"]
+    assert [v.state.status for v in view.verses] == ["succeeded", "queued", "queued"]
     assert view.verses[1].retry_count == 1
     assert not app.warning

@@ -39,9 +39,11 @@ def run_one(services: Services, **kw: object) -> JobOutcome:
     return outcome
 
 
-def generation(services: Services, gen_id: str) -> ImageGeneration:
+def generation(services: Services, gen_id: str) -> S.GenerationView:
+    """The step as its page shows it (state from its job)."""
     with services.db() as db:
-        return db.get_one(ImageGeneration, gen_id)
+        session_id = db.get_one(ImageGeneration, gen_id).session_id
+    return S.get_session(services, OWNER, session_id).by_id[gen_id]
 
 
 def rows(services: Services, model: type) -> list:
@@ -87,8 +89,9 @@ def test_job_moves_through_stages_and_commits_everything_together(services: Serv
 
     done = generation(services, gen.id)
     assert done.status == "succeeded" and done.error is None
-    assert done.started_at is not None and done.completed_at >= done.started_at
-    assert done.duration_ms is not None and done.duration_ms >= 0
+    produced = done.generation
+    assert produced.started_at is not None and produced.completed_at >= produced.started_at
+    assert produced.duration_ms is not None and produced.duration_ms >= 0
     [output] = [a for a in rows(services, ImageAsset) if a.role == "output"]
     assert output.generation_id == gen.id and output.session_id == session.id
     assert output.owner_id == OWNER and output.thumbnail_key
@@ -135,7 +138,7 @@ def test_permanent_provider_error_fails_the_step(
         "The prompt was refused.",
         "permanent",
     )
-    assert failed.completed_at is not None
+    assert failed.generation.completed_at is None, "it produced nothing"
     job = services.queue.get(gen.job_id)
     assert job.status == "failed" and job.failure_stage == "generating" and job.attempts == 1
     assert rows(services, UsageLedger) == []
@@ -261,7 +264,11 @@ def test_unknown_cost_keeps_the_estimate(
     assert gen.cost_estimate == 0.04
     run_one(services)
     done = generation(services, gen.id)
-    assert (done.status, done.cost_estimate, done.cost_actual) == ("succeeded", 0.04, None)
+    assert (done.status, done.generation.cost_estimate, done.generation.cost_actual) == (
+        "succeeded",
+        0.04,
+        None,
+    )
     [ledger] = rows(services, UsageLedger)
     assert (ledger.cost_estimate, ledger.cost_actual) == (0.04, None)
 

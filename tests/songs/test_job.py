@@ -333,7 +333,7 @@ def test_a_failed_verse_holds_the_song_until_requeued_and_order_is_kept(
     view = songs.get_song(services, OWNER, song.id)
     assert view.progress.blocked
     assert view.progress.waiting_on == "verse 2 failed, verse 3 waits: requeue or skip it"
-    assert view.verses[1].last_error == "The model refused this verse."
+    assert view.verses[1].state.error == "The model refused this verse."
 
     songs.requeue_verse(services, OWNER, song.id, view.verses[1].id)
     outcomes = run_all(services)
@@ -368,7 +368,7 @@ def test_skipping_a_failed_verse_lets_the_rest_continue(services: Services) -> N
     assert third.prompt.startswith("Verse 3 of 3")
 
     view = songs.get_song(services, OWNER, song.id)
-    assert [v.job_status for v in view.verses] == ["completed", "canceled", "completed"]
+    assert [v.state.status for v in view.verses] == ["succeeded", "canceled", "succeeded"]
     assert [v.illustration is not None for v in view.verses] == [True, False, True]
     assert view.progress.skipped == 1 and view.progress.head is None
     assert view.progress.waiting_on == "nothing: 1 verse(s) skipped, none queued"

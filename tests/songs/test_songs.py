@@ -160,9 +160,14 @@ def test_a_concurrent_duplicate_submission_returns_the_first_song(
     real = song_create._replay
     calls = {"n": 0}
 
-    def late_replay(db, owner_id, form_key):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        return None if calls["n"] == 1 else real(db, owner_id, form_key)
+    def late_replay(owner_id, form_key):  # type: ignore[no-untyped-def]
+        find = real(owner_id, form_key)
+
+        def finder(db):  # type: ignore[no-untyped-def]
+            calls["n"] += 1  # the first look misses: the twin has not committed yet
+            return None if calls["n"] == 1 else find(db)
+
+        return finder
 
     monkeypatch.setattr(song_create, "_replay", late_replay)
     again = draft(services, "a\n\nb", idempotency_key="race")
@@ -256,8 +261,8 @@ def test_songs_table_counts_and_what_each_song_waits_on(services: Services) -> N
     assert q.waiting_on == "verse 1 waits for a free worker" and queued.cover is None
 
     view = songs.get_song(services, OWNER, first.id)
-    assert [v.job_status for v in view.verses] == ["completed", "failed", "pending", "pending"]
-    assert view.verses[1].last_error == "refused by the model"
+    assert [v.state.status for v in view.verses] == ["succeeded", "failed", "queued", "queued"]
+    assert view.verses[1].state.error == "refused by the model"
     assert view.verses[2].waiting_on == "waits for verse 2 (failed)"
     assert second.id in {r.id for r in rows.values()}
 

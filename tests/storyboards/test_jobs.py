@@ -180,7 +180,7 @@ def test_a_failed_veo_operation_fails_the_request(
     )
     assert process_next(services, "w").status == "failed"
     failure = entity_view(services, board_id, entity_id).last_failure("video")
-    assert failure.error == "Bad prompt." and failure.generation.error_class == "permanent"
+    assert failure.error == "Bad prompt." and failure.state.error_class == "permanent"
 
 
 def test_video_job_heartbeats_while_veo_works(

@@ -121,7 +121,8 @@ def test_image_edit_video_and_animate_update_the_entity(services: Services) -> N
     gen = sb.request_image(
         services, OWNER, prompt="A hero on a cliff", entity_id=scene_id, idempotency_key="img-1"
     )
-    assert gen.provider == "local" and gen.model == "sketch" and gen.status == "queued"
+    assert gen.provider == "local" and gen.model == "sketch"
+    assert sb.get_generation(services, OWNER, gen.id).status == "queued"
     outcome = run_one(services)
     assert outcome.status == "completed" and outcome.kind == "storyboard_image"
     assert outcome.label == "Image · Cliff at dusk · The Lighthouse"
@@ -241,7 +242,7 @@ def test_a_provider_failure_reaches_the_request(
     failure = view.last_failure("image")
     assert failure is not None and failure.status == "failed"
     assert failure.error == "The provider refused this prompt for safety reasons."
-    assert failure.generation.error_class == "permanent"
+    assert failure.state.error_class == "permanent"
     assert view.image is None and count(services, ImageAsset) == 0
 
 

@@ -152,15 +152,13 @@ def _render_strip(services: Services, song: SongView) -> None:
 
 
 def _verse_status(v: VerseView) -> str:
-    if v.illustration is not None and v.job_status in (None, "completed"):
+    state = v.state
+    if state.status == "succeeded":
         return ""
     status = {
-        "pending": "queued",
-        "running": f"running ({v.job_stage})",
-        "failed": "failed",
-        "canceled": "skipped",
-        "completed": "completed",
-    }.get(v.job_status or "", "no job")
+        "running": f"running ({state.stage})",
+        "canceled": "skipped" if v.job_id else "not queued",
+    }.get(state.status, state.status)
     return status + (f" · {v.waiting_on}" if v.waiting_on else "")
 
 
@@ -188,9 +186,9 @@ def _render_verse(services: Services, v: VerseView) -> None:
                 )
             if v.summary:
                 st.markdown(f":material/notes: *{md(v.summary)}*")
-            if v.job_status == "failed" and v.last_error:
+            if v.state.status == "failed":
                 st.error(
-                    f"Failed ({v.error_class or 'unknown'}): {v.last_error}",
+                    f"Failed ({v.state.error_class or 'unknown'}): {v.state.error}",
                     icon=":material/error:",
                 )
             elif v.illustration is not None and _verse_status(v):

@@ -4,8 +4,8 @@ A video is a long operation at the provider, paid when it is submitted. Its name
 the job the moment it is submitted (with the time), so a job claimed again after a worker crash
 resumes polling that operation instead of submitting (and paying for) another.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 08:10:00.000000
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
