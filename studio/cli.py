@@ -117,10 +117,10 @@ def _key(args: argparse.Namespace) -> str:
 
 
 def _report(gen, services) -> None:  # type: ignore[no-untyped-def]
-    from studio.storyboards import MODE_LABELS
+    from studio.providers.base import mode_label
 
     job = services.queue.get(gen.job_id)
-    print(f"Queued {MODE_LABELS[gen.mode]}: {job.label}")
+    print(f"Queued {mode_label(gen.mode, article=True)}: {job.label}")
     print(f"job {job.id} ({job.kind}, {job.status})")
     print(f"request {gen.id} · {gen.provider}/{gen.model}")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from studio.providers.base import ImageRequest, ModelInfo, VideoRequest
+from studio.errors import Invalid
+from studio.providers.base import ImageRequest, ModelInfo, Provider, VideoRequest, mode_label
 from studio.providers.registry import ProviderStatus
 
 # The picker quotes the price of one square 1024² image, or of one second of video.
@@ -95,6 +96,43 @@ def model_choices(
                 )
             )
     return choices, off
+
+
+def resolve_model(
+    statuses: list[ProviderStatus],
+    *,
+    kind: str,
+    mode: str,
+    provider: str,
+    model: str | None = None,
+    preferred_model: str | None = None,
+) -> tuple[Provider, ModelInfo]:
+    """The provider and model a request will use, checked: the provider exists and is on, the
+    model is one of its models of `kind` and can do `mode`. Without `model`, the provider's
+    `preferred_model` when it can, else its first model that can. Raises Invalid saying what
+    to choose instead."""
+    status = next((s for s in statuses if s.name == provider), None)
+    if status is None:
+        raise Invalid(f"Unknown provider {provider!r}.")
+    if not status.available or status.provider is None:
+        raise Invalid(f"The provider {status.label} is off: {status.reason}.")
+    offered = status.models
+    if model is None:
+        usable = [m for m in offered if m.kind == kind and mode in m.modes]
+        if not usable:
+            raise Invalid(f"{status.label} cannot make {mode_label(mode, article=True)}.")
+        return status.provider, next((m for m in usable if m.id == preferred_model), usable[0])
+    info = next((m for m in offered if m.id == model), None)
+    if info is None:
+        choices = ", ".join(m.id for m in offered if m.kind == kind) or "none"
+        raise Invalid(f"{status.label} has no model {model!r}; choose one of: {choices}.")
+    if info.kind != kind:
+        raise Invalid(f"{info.label} makes {info.kind}s, not {kind}s; choose another model.")
+    if mode not in info.modes:
+        raise Invalid(
+            f"{info.label} cannot make {mode_label(mode, article=True)}; choose another model."
+        )
+    return status.provider, info
 
 
 def default_choice(

@@ -9,6 +9,24 @@ from typing import Any, Literal, Protocol
 
 Mode = Literal["text_to_image", "image_to_image", "inpaint"]
 
+# What each kind of request is called in the studio's words (pages, messages, the CLI).
+MODE_LABELS = {
+    "text_to_image": "image from text",
+    "image_to_image": "edited image",
+    "inpaint": "inpainted image",
+    "text_to_video": "video from text",
+    "image_to_video": "animated image",
+}
+
+
+def mode_label(mode: str, *, article: bool = False) -> str:
+    """ "edited image", or with `article` "an edited image"."""
+    label = MODE_LABELS.get(mode, mode.replace("_", " "))
+    if not article:
+        return label
+    return ("an " if label[:1] in "aeiou" else "a ") + label
+
+
 NO_IMAGE = "The provider returned no image."
 NO_VIDEO = "The provider returned no video."
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from studio.errors import Invalid, NotFound
+from studio.errors import Invalid
+from studio.model_choices import resolve_model
 from studio.providers.base import ImageRequest, ModelInfo, Provider
 
 if TYPE_CHECKING:
@@ -22,11 +23,6 @@ MAX_STEPS = 150
 MAX_GUIDANCE = 30.0
 TITLE_CHARS = 60
 MAX_TITLE_CHARS = 200
-_MODE_LABELS = {
-    "text_to_image": "text-to-image",
-    "image_to_image": "image-to-image",
-    "inpaint": "inpainting",
-}
 
 
 @dataclass(frozen=True)
@@ -123,27 +119,6 @@ def _check_numbers(p: GenerationParams) -> None:
             raise Invalid(f"{name} must be a short text (got {value!r}).")
 
 
-def _resolve_model(
-    services: Services, name: str, model: str, mode: str
-) -> tuple[Provider, ModelInfo]:
-    """The provider and model, when they exist, are switched on and can do `mode`."""
-    try:
-        provider = services.provider(name)
-    except NotFound as exc:
-        raise Invalid(exc.user_message) from None
-    info = next((m for m in provider.models() if m.id == model), None)
-    if info is None:
-        choices = ", ".join(m.id for m in provider.models() if m.kind == "image")
-        raise Invalid(f"{provider.label} has no model {model!r}; choose one of: {choices}.")
-    if info.kind != "image":
-        raise Invalid(f"{info.label} makes videos, not images; choose an image model.")
-    if mode not in info.modes:
-        raise Invalid(
-            f"{info.label} cannot do {_MODE_LABELS.get(mode, mode)}; choose another model."
-        )
-    return provider, info
-
-
 @dataclass(frozen=True)
 class CheckedParams:
     params: GenerationParams  # prompt trimmed, seed chosen
@@ -158,7 +133,9 @@ def check_params(
     """Validate the form for `mode`; raises Invalid with a message for the person."""
     prompt, negative = _check_text(params, services.settings.max_prompt_chars)
     _check_numbers(params)
-    provider, info = _resolve_model(services, params.provider, params.model, mode)
+    provider, info = resolve_model(
+        services.providers, kind="image", mode=mode, provider=params.provider, model=params.model
+    )
     seed = params.seed if params.seed is not None else random_seed()
     clean = dataclasses.replace(params, prompt=prompt, negative_prompt=negative, seed=seed)
     return CheckedParams(clean, provider, info, mode)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from db.schema import SongGenerationVerseArtifact
+from studio.model_choices import resolve_model
 from studio.providers.base import ImageRequest
 
 if TYPE_CHECKING:
@@ -32,12 +33,18 @@ def verse_label(number: int, title: str) -> str:
 
 
 def choose_provider(services: Services) -> tuple[str, str]:
-    """(provider, model) for a song's new conversation: OpenRouter when its key is set,
-    otherwise the offline renderer."""
-    for status in services.providers:
-        if status.name == "openrouter" and status.available:
-            return "openrouter", services.settings.openrouter_model
-    return OFFLINE_PROVIDER, OFFLINE_MODEL
+    """(provider, model) for a song's new conversation: OpenRouter's configured model when
+    OpenRouter is on, otherwise the offline renderer (checked like any request's model)."""
+    on = {s.name for s in services.providers if s.available}
+    provider, model = (
+        ("openrouter", services.settings.openrouter_model)
+        if "openrouter" in on
+        else (OFFLINE_PROVIDER, OFFLINE_MODEL)
+    )
+    impl, info = resolve_model(
+        services.providers, kind="image", mode="text_to_image", provider=provider, model=model
+    )
+    return impl.name, info.id
 
 
 def illustration_request(prompt: str, **kw: Any) -> ImageRequest:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from studio.errors import Invalid, NotFound
+from studio.errors import Invalid
 from studio.jobs import work
 from studio.model_choices import ModelChoice
 from studio.model_choices import model_choices as priced_model_choices
-from studio.providers.base import ModelInfo, Provider
+from studio.model_choices import resolve_model as shared_resolve_model
+from studio.providers.base import ModelInfo, Provider, mode_label
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -35,12 +36,6 @@ IMAGE_SHAPES: dict[str | None, tuple[int, int, str]] = {
     "scene": (1024, 576, "16:9"),
     "character": (768, 1024, "3:4"),
     None: (1024, 1024, "1:1"),
-}
-MODE_LABELS = {
-    "text_to_image": "image from text",
-    "image_to_image": "edited image",
-    "text_to_video": "video from text",
-    "image_to_video": "animated image",
 }
 
 
@@ -164,36 +159,23 @@ def model_choices(services: Services, media: str, mode: str) -> list[ModelChoice
 def resolve_model(
     services: Services, media: str, mode: str, provider: str | None, model: str | None
 ) -> tuple[Provider, ModelInfo]:
-    """The provider and model to use: the given ones (checked), or the default for the mode."""
-    if provider is None and model is None:
-        choices = model_choices(services, media, mode)
-        if not choices:
-            raise Invalid(f"No switched-on provider can make a {MODE_LABELS[mode]}.")
-        provider, model = choices[0].provider, choices[0].model
+    """The provider and model to use: the given ones (checked), or the storyboard default for
+    the mode (Google's preferred model when configured, then the studio's default provider)."""
     if provider is None:
-        # A model alone: the provider that offers it.
-        owners = [c for c in model_choices(services, media, mode) if c.model == model]
-        if not owners:
-            raise Invalid(f"No switched-on provider offers the model {model!r} for this.")
-        provider = owners[0].provider
-    try:
-        impl = services.provider(provider)
-    except NotFound as exc:
-        raise Invalid(exc.user_message) from None
-    offered = [m for m in impl.models() if m.kind == media]
-    if model is None:
-        usable = [m for m in offered if mode in m.modes]
-        if not usable:
-            raise Invalid(f"{impl.label} cannot make a {MODE_LABELS[mode]}.")
-        preferred = GOOGLE_IMAGE_MODEL if media == "image" else GOOGLE_VIDEO_MODEL
-        info = next((m for m in usable if m.id == preferred), usable[0])
-        return impl, info
-    info = next((m for m in impl.models() if m.id == model), None)
-    if info is None:
-        choices = ", ".join(m.id for m in offered) or "none"
-        raise Invalid(f"{impl.label} has no model {model!r}; {media} models: {choices}.")
-    if info.kind != media:
-        raise Invalid(f"{info.label} makes {info.kind}s, not {media}s; choose another model.")
-    if mode not in info.modes:
-        raise Invalid(f"{info.label} cannot make a {MODE_LABELS[mode]}; choose another model.")
-    return impl, info
+        choices = [
+            c for c in model_choices(services, media, mode) if model is None or c.model == model
+        ]
+        if not choices:
+            if model is not None:
+                raise Invalid(f"No switched-on provider offers the model {model!r} for this.")
+            raise Invalid(f"No switched-on provider can make {mode_label(mode, article=True)}.")
+        provider, model = choices[0].provider, choices[0].model
+    preferred = GOOGLE_IMAGE_MODEL if media == "image" else GOOGLE_VIDEO_MODEL
+    return shared_resolve_model(
+        services.providers,
+        kind=media,
+        mode=mode,
+        provider=provider,
+        model=model,
+        preferred_model=preferred,
+    )

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from studio.errors import NotFound
 from studio.jobs import work
+from studio.providers.base import mode_label as label_of_mode
 from studio.storyboards.ownership import ENTITY_NOT_FOUND, owned_storyboard
-from studio.storyboards.params import MODE_LABELS
 from studio.storyboards.runs import exclusive_key
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class GenerationView(work.ShowsWorkState):
 
     @property
     def mode_label(self) -> str:
-        return MODE_LABELS.get(self.generation.mode, self.generation.mode)
+        return label_of_mode(self.generation.mode)
 
     @property
     def prompt(self) -> str:

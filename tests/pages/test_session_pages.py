@@ -94,7 +94,7 @@ def test_deep_link_shows_the_tree_and_a_finished_step(app: AppTest, app_services
     assert app.title[0].value == "a red fox in snow"
     assert any(b.label.startswith("Step 1") for b in app.button)
     text = _texts(app)
-    assert "Step 1 · text-to-image" in text and "succeeded" in text
+    assert "Step 1 · image from text" in text and "succeeded" in text
     assert len(app.get("image")) >= 2  # the viewer and the tree's thumbnail
     details = app.dataframe[0].value
     values = dict(zip(details["Parameter"], details["Value"], strict=True))

@@ -586,7 +586,7 @@ def test_bad_inputs_are_refused_and_nothing_is_stored(services: Services, tmp_pa
     )
     refused(
         lambda: S.create_session(services, OWNER, params(model="motion"), idempotency_key=key()),
-        "Offline motion makes videos, not images; choose an image model.",
+        "Offline motion makes videos, not images; choose another model.",
     )
     refused(
         lambda: S.create_session(services, OWNER, params(width=1001), idempotency_key=key()),

@@ -70,7 +70,7 @@ def png_file(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
 def test_enqueue_image_for_a_scene(svc: Services, board: dict[str, str], capsys) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run(capsys, "enqueue", "image", "A lion at dawn", "--scene", board["scene"])
     assert code == cli.EXIT_OK, err
-    assert "Queued image from text: Image · Plains · Savannah" in out
+    assert "Queued an image from text: Image · Plains · Savannah" in out
     [gen] = sb.get_storyboard(svc, DEMO_OWNER, board["storyboard"]).entity(board["scene"]).active
     assert f"job {gen.generation.job_id}" in out
     assert process_next(svc, "w").status == "completed"
@@ -369,7 +369,7 @@ def test_console_script_exit_statuses(tmp_path: Path, db_url: str) -> None:
         )
 
     ok = call("enqueue", "video", "Waves", "--duration", "4")
-    assert ok.returncode == 0 and "Queued video from text" in ok.stdout
+    assert ok.returncode == 0 and "Queued a video from text" in ok.stdout
     missing = call("enqueue", "image", "x", "--storyboard", "nope")
     assert missing.returncode == 4 and "That storyboard does not exist" in missing.stderr
     bad = call("enqueue", "video", "x", "--duration", "10")

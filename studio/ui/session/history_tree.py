@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from studio.providers.base import mode_label
 from studio.sessions import GenerationView, SessionView
 from studio.ui.common.media import thumbnail
 
@@ -113,4 +114,4 @@ def _node(
         args=(gen.id,),
         help=gen.generation.prompt[:300],
     )
-    text_col.caption(f"{status_text(gen)} · {gen.generation.mode.replace('_', '-')}")
+    text_col.caption(f"{status_text(gen)} · {mode_label(gen.generation.mode)}")

@@ -11,23 +11,18 @@ import streamlit as st
 from studio import sessions
 from studio.form_keys import submission_key
 from studio.humanize import duration, money
+from studio.providers.base import mode_label
 from studio.services import Services
 from studio.sessions import GenerationView, SessionView
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import full_image, mask_overlay
 from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS
 
-MODE_LABELS = {
-    "text_to_image": "text-to-image",
-    "image_to_image": "image-to-image",
-    "inpaint": "inpainting",
-}
-
 
 def render_viewer(view: SessionView, gen: GenerationView) -> None:
     """The selected step's image (or its state), with badges."""
     g = gen.generation
-    st.markdown(f"#### Step {gen.step} · {MODE_LABELS.get(g.mode, g.mode)}")
+    st.markdown(f"#### Step {gen.step} · {mode_label(g.mode)}")
     out = gen.output
     if gen.status == "succeeded" and out is not None:
         image = full_image(out)
@@ -102,7 +97,7 @@ def render_details(view: SessionView, gen: GenerationView) -> None:
     rows = [
         ("Prompt", g.prompt),
         ("Negative prompt", g.negative_prompt or "–"),
-        ("Mode", MODE_LABELS.get(g.mode, g.mode)),
+        ("Mode", mode_label(g.mode)),
         ("Provider · model", f"{g.provider} · {g.model}"),
         ("Iterated from", f"step {parent.step}" if parent else ("upload" if gen.input else "–")),
         ("Mask", "yes" if gen.mask else "no"),

@@ -15,6 +15,7 @@ from studio import storyboards as sb
 from studio.errors import InProgress, StudioError
 from studio.form_keys import submission_key
 from studio.humanize import ago
+from studio.providers.base import mode_label
 from studio.services import Services
 from studio.storyboards import StoryboardView
 from studio.ui.common.feedback import flash, user_errors
@@ -99,7 +100,7 @@ def _confirm_clear(
 def _model_select(services: Services, media: str, mode: str, key: str, label: str) -> str | None:
     choices = sb.model_choices(services, media, mode)
     if not choices:
-        st.caption(f"No provider that is switched on can make a {sb.MODE_LABELS[mode]}.")
+        st.caption(f"No provider that is switched on can make {mode_label(mode, article=True)}.")
         return None
     by_key = {c.key: c for c in choices}
     if st.session_state.get(key) not in by_key:
