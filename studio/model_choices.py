@@ -125,7 +125,10 @@ def resolve_model(
     info = next((m for m in offered if m.id == model), None)
     if info is None:
         choices = ", ".join(m.id for m in offered if m.kind == kind) or "none"
-        raise Invalid(f"{status.label} has no model {model!r}; choose one of: {choices}.")
+        off = "".join(
+            f" {f.label} are off: {f.reason}." for f in status.families if not f.available
+        )
+        raise Invalid(f"{status.label} has no model {model!r}; choose one of: {choices}.{off}")
     if info.kind != kind:
         raise Invalid(f"{info.label} makes {info.kind}s, not {kind}s; choose another model.")
     if mode not in info.modes:

@@ -76,3 +76,22 @@ def test_a_gemini_key_alone_offers_gemini_and_says_what_imagen_and_veo_need(tmp_
     assert [c.key for c in videos] == ["local/motion"]  # no Veo
     (vertex,) = [p for p in off if p.label == "Google · Imagen and Veo"]
     assert vertex.reason.startswith("Imagen and Veo need Vertex AI: set GOOGLE_CLOUD_PROJECT")
+
+
+def test_asking_for_a_model_of_a_family_that_is_off_says_what_is_missing(tmp_path: Path) -> None:
+    import pytest
+
+    from studio.errors import Invalid
+    from studio.model_choices import resolve_model
+
+    settings = make_settings(
+        tmp_path, f"sqlite:///{tmp_path}/x.db", google_api_key=SecretStr("AIza-gemini")
+    )
+    with pytest.raises(Invalid) as info:
+        resolve_model(
+            provider_statuses(settings), kind="video", mode="text_to_video",
+            provider="google", model="veo-3.1-generate-preview",
+        )  # fmt: skip
+    assert "Imagen and Veo are off: Imagen and Veo need Vertex AI: set GOOGLE_CLOUD_PROJECT" in str(
+        info.value
+    )
