@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages import run_under_app
 from studio import sessions
-from studio.form_keys import submission_key
+from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, show_flashes, user_errors
 from studio.ui.common.identity import current_owner
 from studio.ui.common.model_picker import pick_model

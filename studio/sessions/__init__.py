@@ -27,7 +27,6 @@ from studio.sessions.params import (
     MAX_SEED,
     MAX_SIDE,
     MAX_STEPS,
-    MAX_TITLE_CHARS,
     MIN_SIDE,
     CheckedParams,
     GenerationParams,
@@ -47,6 +46,7 @@ from studio.sessions.reads import (
     list_sessions,
     steps_in_flight,
 )
+from studio.text import MAX_TITLE_CHARS
 
 __all__ = [
     "ACTIVE",

@@ -12,8 +12,9 @@ from db.types import utcnow
 from studio import assets, imaging
 from studio.errors import Conflict, Invalid
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
-from studio.sessions.params import MAX_TITLE_CHARS, GenerationParams
+from studio.sessions.params import GenerationParams
 from studio.sessions.reads import current_state, status_words
+from studio.text import MAX_TITLE_CHARS, check_text
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -75,11 +76,9 @@ def delete_generation(services: Services, owner_id: str, generation_id: str) -> 
 
 def rename_session(services: Services, owner_id: str, session_id: str, title: str) -> ImageSession:
     """Give the session a new title (one line, at most 200 characters)."""
-    clean = " ".join((title or "").split())
-    if not clean:
-        raise Invalid("Give the session a title.")
-    if len(clean) > MAX_TITLE_CHARS:
-        raise Invalid(f"The title is {len(clean):,} characters; the limit is {MAX_TITLE_CHARS}.")
+    clean = check_text(
+        title, what="title", limit=MAX_TITLE_CHARS, empty="Give the session a title."
+    )
     with services.db() as db:
         session = owned_session(db, owner_id, session_id)
         session.title = clean

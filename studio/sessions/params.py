@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from studio.errors import Invalid
 from studio.model_choices import resolve_model
 from studio.providers.base import ImageRequest, ModelInfo, Provider
+from studio.text import check_text
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -22,7 +23,6 @@ MAX_SEED = 2**31 - 1
 MAX_STEPS = 150
 MAX_GUIDANCE = 30.0
 TITLE_CHARS = 60
-MAX_TITLE_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -83,17 +83,13 @@ def _is_number(v: Any) -> bool:
 
 
 def _check_text(params: GenerationParams, limit: int) -> tuple[str, str | None]:
-    prompt = (params.prompt or "").strip()
-    if not prompt:
-        raise Invalid("Write a prompt first.")
-    if len(prompt) > limit:
-        raise Invalid(f"The prompt is {len(prompt):,} characters; the limit is {limit:,}.")
-    negative = (params.negative_prompt or "").strip() or None
-    if negative and len(negative) > limit:
-        raise Invalid(
-            f"The negative prompt is {len(negative):,} characters; the limit is {limit:,}."
-        )
-    return prompt, negative
+    prompt = check_text(
+        params.prompt, what="prompt", limit=limit, multiline=True, empty="Write a prompt first."
+    )
+    negative = check_text(
+        params.negative_prompt, what="negative prompt", limit=limit, multiline=True
+    )
+    return prompt, negative or None
 
 
 def _check_numbers(p: GenerationParams) -> None:

@@ -46,7 +46,6 @@ from studio.songs.text import (
     MAX_TAG_CHARS,
     MAX_TAGS,
     MAX_TEXT_CHARS,
-    MAX_TITLE_CHARS,
     MAX_VERSE_CHARS,
     MAX_VERSES,
     SongDraft,
@@ -54,6 +53,7 @@ from studio.songs.text import (
     normalize_tags,
     split_verses,
 )
+from studio.text import MAX_TITLE_CHARS
 
 __all__ = [
     "ILLUSTRATION_ASPECT",

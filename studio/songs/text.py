@@ -4,12 +4,11 @@ anything is written."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from studio.errors import Invalid
+from studio.text import MAX_TITLE_CHARS, check_text
 
-MAX_TITLE_CHARS = 200
 MAX_VERSES = 200
 MAX_VERSE_CHARS = 2_000
 # Checked before splitting, so a huge paste is refused without scanning it line by line.
@@ -18,24 +17,6 @@ MAX_TAGS = 20
 MAX_TAG_CHARS = 40
 
 _BLANK_RUN = re.compile(r"\n(?:[^\S\n]*\n)+")  # a line break, then one or more blank lines
-_SPACES = re.compile(r"\s+")
-_ALLOWED_IN_TEXT = {"\n", "\r", "\t"}
-
-
-def _control_chars(text: str, allowed: set[str] | frozenset[str] = frozenset()) -> list[str]:
-    """Control characters (C0, DEL, C1) in `text`, except the `allowed` ones."""
-    return [c for c in text if unicodedata.category(c) == "Cc" and c not in allowed]
-
-
-def _describe_char(c: str) -> str:
-    return f"U+{ord(c):04X}"
-
-
-def _check_encodable(text: str, what: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Invalid(f"The {what} contains characters that are not valid text.") from None
 
 
 def split_verses(text: str) -> list[str]:
@@ -63,16 +44,7 @@ def normalize_tags(tags: str | list[str] | tuple[str, ...] | None) -> list[str]:
     items = re.split(r"[,\n\r]", tags) if isinstance(tags, str) else list(tags)
     out: list[str] = []
     for item in items:
-        if not isinstance(item, str):
-            raise Invalid("Tags must be text.")
-        _check_encodable(item, "tags")
-        bad = _control_chars(item, {"\t"})
-        if bad:
-            raise Invalid(
-                f"A tag contains a control character ({_describe_char(bad[0])}); "
-                "remove it and try again."
-            )
-        tag = _SPACES.sub(" ", item).strip().lstrip("#").strip().lower()
+        tag = check_text(item, what="tag", limit=10 * MAX_TAG_CHARS).lstrip("#").strip().lower()
         if not tag or tag in out:
             continue
         if len(tag) > MAX_TAG_CHARS:
@@ -97,31 +69,9 @@ class SongDraft:
 
 def check_draft(title: str, tags: str | list[str] | None, text: str) -> SongDraft:
     """Validate the "Create song draft" form; raises Invalid with a message for the person."""
-    title = _SPACES.sub(" ", title or "").strip()
-    if not title:
-        raise Invalid("Give the song a title.")
-    _check_encodable(title, "title")
-    bad = _control_chars(title)
-    if bad:
-        raise Invalid(
-            f"The title contains a control character ({_describe_char(bad[0])}); "
-            "remove it and try again."
-        )
-    if len(title) > MAX_TITLE_CHARS:
-        raise Invalid(f"The title is {len(title):,} characters; the limit is {MAX_TITLE_CHARS}.")
-    text = text or ""
-    if len(text) > MAX_TEXT_CHARS:
-        raise Invalid(
-            f"The song text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}."
-        )
-    _check_encodable(text, "song text")
-    bad = _control_chars(text, _ALLOWED_IN_TEXT)
-    if bad:
-        line = text[: text.index(bad[0])].count("\n") + 1
-        raise Invalid(
-            f"The song text contains a control character ({_describe_char(bad[0])}) on line "
-            f"{line}; remove it and try again."
-        )
+    title = check_text(title, what="title", limit=MAX_TITLE_CHARS, empty="Give the song a title.")
+    empty = "Paste the song text: verses are separated by blank lines."
+    text = check_text(text, what="song text", limit=MAX_TEXT_CHARS, multiline=True, empty=empty)
     verses = split_verses(text)
     if not verses:
         raise Invalid("Paste the song text: verses are separated by blank lines.")

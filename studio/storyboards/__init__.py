@@ -45,9 +45,7 @@ from studio.storyboards.params import (
     IMAGE_SHAPES,
     KINDS,
     MAX_DESCRIPTION_CHARS,
-    MAX_NAME_CHARS,
     MAX_SEED,
-    MAX_TITLE_CHARS,
     RESOLUTIONS,
     VIDEO_JOB,
     ModelChoice,
@@ -82,6 +80,7 @@ from studio.storyboards.runs import (
     exclusive_key,
     generate_storyboard_images,
 )
+from studio.text import MAX_NAME_CHARS, MAX_TITLE_CHARS
 
 __all__ = [
     "ACTIVE",

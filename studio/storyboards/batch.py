@@ -27,13 +27,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from db.schema import StoryboardGeneration
 from db.types import utcnow
 from studio import storyboards as sb
-from studio.errors import Invalid, NotFound, StudioError
+from studio.errors import Invalid, StudioError
+from studio.text import check_text
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -155,7 +155,11 @@ def _normalise(value: Any, default_storyboard: str | None) -> _Request:
         item = fields.get(name)
         if item is not None and not isinstance(item, str):
             raise Invalid(f"{name!r} must be a string (got {json.dumps(item)}).")
-    prompt = (fields.get("prompt") or "").strip()
+        if item is not None:
+            fields[name] = check_text(
+                item, what=name, limit=100_000, multiline=name in ("prompt", "source")
+            )
+    prompt = fields.get("prompt") or ""
     if not prompt:
         raise Invalid("The entry has no prompt.")
     if fields.get("scene") and fields.get("character"):
@@ -183,7 +187,11 @@ def _normalise(value: Any, default_storyboard: str | None) -> _Request:
 
 
 def _submit(
-    services: Services, owner_id: str, request: _Request, key: str, folder: Path
+    services: Services,
+    owner_id: str,
+    request: _Request,
+    key: str,
+    open_source: Callable[[str], sb.Source],
 ) -> StoryboardGeneration:
     entity_id = request.scene or request.character
     entity_kind = "scene" if request.scene else ("character" if request.character else None)
@@ -198,10 +206,7 @@ def _submit(
         "seed": request.seed,
     }
     if request.source:
-        path = Path(request.source).expanduser()
-        if not path.is_absolute() and (folder / path).exists():
-            path = folder / path
-        source = sb.Source.from_argument(str(path) if path.exists() else request.source)
+        source = open_source(request.source)
         return sb.request_edit(services, owner_id, source=source, **common)
     if request.edit:
         if not entity_id:
@@ -215,11 +220,12 @@ def enqueue_images(
     owner_id: str,
     entries: list[Entry],
     *,
-    folder: Path,
+    open_source: Callable[[str], sb.Source],
     default_storyboard: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchReport:
-    """Check and enqueue every entry; invalid ones are reported and skipped."""
+    """Check and enqueue every entry; invalid ones are reported and skipped. `open_source`
+    turns an entry's `source` (a file path or an asset id) into a Source."""
     report = BatchReport(total=len(entries))
     seen: dict[str, int] = {}
     started = utcnow()
@@ -230,7 +236,7 @@ def enqueue_images(
             occurrence = seen.get(canonical, 0)
             seen[canonical] = occurrence + 1
             digest = hashlib.sha256(f"{canonical}#{occurrence}".encode()).hexdigest()
-            gen = _submit(services, owner_id, request, f"batch:{digest}", folder)
+            gen = _submit(services, owner_id, request, f"batch:{digest}", open_source)
         except StudioError as err:
             report.problems.append(Problem(entry.line, entry.number, err.user_message))
         else:
@@ -241,18 +247,3 @@ def enqueue_images(
         if progress is not None:
             progress(done, len(entries))
     return report
-
-
-def read_file(path: Path) -> tuple[str, list[Entry]]:
-    """The file's text and entries; NotFound or MalformedFile when it cannot be used."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"There is no file {path}.") from None
-    except OSError as exc:
-        raise MalformedFile(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise MalformedFile("The file is not UTF-8 text.") from None
-    return text, parse_entries(text)

@@ -12,6 +12,7 @@ from studio.model_choices import ModelChoice
 from studio.model_choices import model_choices as priced_model_choices
 from studio.model_choices import resolve_model as shared_resolve_model
 from studio.providers.base import ModelInfo, Provider, mode_label
+from studio.text import MAX_NAME_CHARS, MAX_TITLE_CHARS, check_text
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -22,8 +23,6 @@ KINDS = ("scene", "character")
 ASPECT_RATIOS = ("16:9", "9:16")
 DURATIONS = (4, 6, 8)
 RESOLUTIONS = ("720p", "1080p")
-MAX_TITLE_CHARS = 200
-MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 4000
 MAX_SEED = 2**31 - 1
 DEFAULT_STRENGTH = 0.6
@@ -95,36 +94,25 @@ def _parse_duration(value: Any) -> int:
 
 
 def check_prompt(services: Services, prompt: str | None) -> str:
-    text = (prompt or "").strip()
-    if not text:
-        raise Invalid("Write a prompt first.")
-    limit = services.settings.max_prompt_chars
-    if len(text) > limit:
-        raise Invalid(f"The prompt is {len(text):,} characters; the limit is {limit:,}.")
-    return text
+    return check_text(
+        prompt,
+        what="prompt",
+        limit=services.settings.max_prompt_chars,
+        multiline=True,
+        empty="Write a prompt first.",
+    )
 
 
 def check_title(title: str | None) -> str:
-    text = " ".join((title or "").split())
-    if not text:
-        raise Invalid("Give the storyboard a title.")
-    if len(text) > MAX_TITLE_CHARS:
-        raise Invalid(f"The title is {len(text)} characters; the limit is {MAX_TITLE_CHARS}.")
-    return text
+    return check_text(
+        title, what="title", limit=MAX_TITLE_CHARS, empty="Give the storyboard a title."
+    )
 
 
 def check_entity_text(kind: str, name: str | None, description: str | None) -> tuple[str, str]:
     what = "scene" if kind == "scene" else "character"
-    clean = " ".join((name or "").split())
-    if not clean:
-        raise Invalid(f"Give the {what} a name.")
-    if len(clean) > MAX_NAME_CHARS:
-        raise Invalid(f"The name is {len(clean)} characters; the limit is {MAX_NAME_CHARS}.")
-    text = (description or "").strip()
-    if len(text) > MAX_DESCRIPTION_CHARS:
-        raise Invalid(
-            f"The description is {len(text):,} characters; the limit is {MAX_DESCRIPTION_CHARS:,}."
-        )
+    clean = check_text(name, what="name", limit=MAX_NAME_CHARS, empty=f"Give the {what} a name.")
+    text = check_text(description, what="description", limit=MAX_DESCRIPTION_CHARS, multiline=True)
     return clean, text
 
 

@@ -4,7 +4,6 @@ validated; the same idempotency key returns what the first request made."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
 from studio import assets, imaging, limits, submissions
-from studio.errors import Invalid, NotFound
+from studio.errors import Invalid
 from studio.providers.base import ImageRequest, VideoRequest
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
 from studio.storyboards.params import (
@@ -33,8 +32,6 @@ from studio.storyboards.params import (
 if TYPE_CHECKING:
     from studio.services import Services
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
 
 @dataclass(frozen=True)
 class Source:
@@ -43,28 +40,6 @@ class Source:
     asset_id: str | None = None
     data: bytes | None = None
     name: str | None = None  # how to refer to it in messages
-
-    @classmethod
-    def from_argument(cls, value: str) -> Source:
-        """PATH_OR_ASSET from the command line: an existing file, else an asset id."""
-        from pathlib import Path
-
-        if value.strip().lower().startswith(("http://", "https://")):
-            raise Invalid(
-                "A source must be an image file or an asset id, not a URL: download "
-                "the image and give its path."
-            )
-        path = Path(value).expanduser()
-        if path.is_file():
-            try:
-                return cls(data=path.read_bytes(), name=str(path))
-            except OSError as exc:
-                raise Invalid(f"Cannot read {value}: {exc.strerror or exc}.") from None
-        if path.exists():
-            raise Invalid(f"{value} is not a file.")
-        if _UUID.match(value.strip()):
-            return cls(asset_id=value.strip(), name=f"asset {value.strip()}")
-        raise NotFound(f"No file or asset {value!r}: give an image file's path or an asset id.")
 
 
 @dataclass

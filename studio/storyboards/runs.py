@@ -17,6 +17,7 @@ from studio.errors import Conflict, InProgress, Invalid, NotFound
 from studio.providers.base import ImageRequest
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model
+from studio.text import check_text
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -55,8 +56,7 @@ def generate_storyboard_images(
     )
 
     def create() -> Job:
-        if len(style) > services.settings.max_prompt_chars:
-            raise Invalid("The style is too long.")
+        clean_style = check_text(style, what="style", limit=services.settings.max_prompt_chars)
         impl, info = resolve_model(services, "image", "text_to_image", provider, model)
         with services.db() as db:
             board = owned_storyboard(db, owner_id, storyboard_id, lock=True)
@@ -75,7 +75,7 @@ def generate_storyboard_images(
             gens = []
             for entity in entities:
                 width, height, aspect = IMAGE_SHAPES[entity.kind]
-                text = entity_prompt(entity, style)[: services.settings.max_prompt_chars]
+                text = entity_prompt(entity, clean_style)[: services.settings.max_prompt_chars]
                 request = ImageRequest(
                     mode="text_to_image",
                     prompt=text,

@@ -109,8 +109,10 @@ def studio_app(
 
 @pytest.fixture
 def page(chromium: str, request: pytest.FixtureRequest) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as locators do: a loaded CI machine renders a page slowly.
+    expect.set_options(timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

@@ -191,7 +191,7 @@ def test_a_concurrent_duplicate_submission_returns_the_first_song(
         ("Song", "", "esc\x1b[31m", "U+001B"),
         ("Bad\x00title", "", "a", "The title contains a control character"),
         ("T" * 201, "", "a", "The title is 201 characters"),
-        ("Song", "ok, b\x01ad", "a", "A tag contains a control character"),
+        ("Song", "ok, b\x01ad", "a", "The tag contains a control character (U+0001)"),
         ("Song", ",".join(f"t{i}" for i in range(21)), "a", "21 tags; the limit is 20"),
         ("Song", "", "z" * (songs.MAX_TEXT_CHARS + 1), "the limit is 2,000,000"),
     ],

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def svc(settings: Settings, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Services:
     """The CLI runs against the test database (its own Services, as in a real process)."""
     services = Services.build(settings, engine=engine, migrate=False)
-    monkeypatch.setattr(cli, "_services", lambda migrate=True: services)
+    monkeypatch.setattr(cli.common, "services_for_cli", lambda migrate=True: services)
     return services
 
 
@@ -305,6 +305,31 @@ def test_batch_is_idempotent_and_reports_bad_entries_by_line(
     assert by_prompt["A loose lighthouse"].storyboard_id is None
     assert by_prompt["Edit it"].mode == "image_to_image"
     assert by_prompt["Edit it"].storyboard_id == board["storyboard"]
+
+
+def test_batch_refuses_text_that_is_not_valid_and_enqueues_the_rest(
+    svc: Services, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """A JSON escape can carry a lone surrogate or a control character: that entry is refused
+    with its line, the valid ones are enqueued, and no traceback."""
+    path = tmp_path / "prompts.json"
+    path.write_text(
+        '[\n  {"prompt": "A lighthouse"},\n  {"prompt": "bad \\ud800 text"},\n'
+        '  {"prompt": "bell \\u0007"},\n  {"prompt": "ok", "scene": "x\\ud83d"}\n]'
+    )
+    code, out, err = run(capsys, "batch", "images", str(path))
+    assert code == cli.EXIT_JOB_FAILED and "Traceback" not in err
+    assert "4 entries: 1 enqueued, 0 already enqueued earlier, 3 invalid (skipped)." in out
+    problems = [line for line in err.splitlines() if "skipped:" in line]
+    assert problems == [
+        f"{path}:3: entry 2 skipped: The prompt contains something that is not valid text "
+        "(U+D800) on line 1; remove it and try again.",
+        f"{path}:4: entry 3 skipped: The prompt contains a control character (U+0007) on "
+        "line 1; remove it and try again.",
+        f"{path}:5: entry 4 skipped: The scene contains something that is not valid text "
+        "(U+D83D); remove it and try again.",
+    ]
+    assert rows(svc, Job) == 1
 
 
 def test_batch_default_storyboard_and_clean_run(

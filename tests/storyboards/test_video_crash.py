@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 
 
 def _worker(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "studio.cli", "worker", "--concurrency", "1", "--name", name]
+    command = [sys.executable, "-c", "from studio.cli import main; raise SystemExit(main())"]
+    command += ["worker", "--concurrency", "1", "--name", name]
     with log.open("ab") as out:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 

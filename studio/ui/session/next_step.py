@@ -10,9 +10,9 @@ from collections.abc import Callable
 import streamlit as st
 
 from studio import imaging, sessions
-from studio.form_keys import submission_key
 from studio.services import Services
 from studio.sessions import GenerationParams, GenerationView, SessionView
+from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import full_image
 from studio.ui.common.model_picker import pick_model

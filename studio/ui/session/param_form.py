@@ -119,7 +119,7 @@ def params(prefix: str, choice: ModelChoice | None, *, prompt: str) -> Generatio
 
 
 def form_content(prefix: str, **extra: Any) -> dict[str, Any]:
-    """Everything the form holds, for the double-submit check (studio.form_keys)."""
+    """Everything the form holds, for the double-submit check (studio.submissions)."""
     content = {k: v for k, v in st.session_state.items() if str(k).startswith(f"{prefix}:")}
     return content | extra
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from studio import sessions
-from studio.form_keys import submission_key
 from studio.humanize import duration, money
 from studio.providers.base import mode_label
 from studio.services import Services
 from studio.sessions import GenerationView, SessionView
+from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import full_image, mask_overlay
 from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS

@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from studio import songs
-from studio.form_keys import submission_key
 from studio.services import Services
 from studio.songs import SongRow
+from studio.submissions import submission_key
 from studio.ui.common import media
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.identity import current_owner

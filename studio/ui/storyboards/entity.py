@@ -12,10 +12,10 @@ import streamlit as st
 
 from db.types import utcnow
 from studio import storyboards as sb
-from studio.form_keys import submission_key
 from studio.humanize import money
 from studio.services import Services
 from studio.storyboards import EntityView, GenerationView
+from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import full_image, thumbnail
 from studio.ui.storyboards.header import KIND_LABELS, format_when, model_label, split_choice

@@ -13,11 +13,11 @@ import streamlit as st
 from db.types import utcnow
 from studio import storyboards as sb
 from studio.errors import InProgress, StudioError
-from studio.form_keys import submission_key
 from studio.humanize import ago
 from studio.providers.base import mode_label
 from studio.services import Services
 from studio.storyboards import StoryboardView
+from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 
 log = logging.getLogger("studio.ui")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.form_keys import submission_key
+from studio.submissions import submission_key
 
 
 def test_same_content_within_window_reuses_the_key() -> None:

@@ -1,107 +1,60 @@
-"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, gc, providers check."""
+"""The storyboard commands: `studio enqueue image|image-edit|video` and `studio batch images`.
+
+Files named on the command line (a source image, a batch file and the images it names) are read
+here and handed to the service layer as bytes.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-from datetime import timedelta
+from pathlib import Path
 
-from studio.config import DEMO_OWNER, Settings
-from studio.errors import Conflict, InProgress, Invalid, LimitExceeded, NotFound, StudioError
+from studio.cli import common
+from studio.cli.common import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE
+from studio.config import DEMO_OWNER
+from studio.errors import Invalid, NotFound
+from studio.storyboards.requests import Source
 
-EXIT_OK = 0
-EXIT_JOB_FAILED = 1  # dispatch: the job failed; batch: some entries were invalid and skipped
-EXIT_USAGE = 2  # bad input (options, values, a source that is not an image, malformed JSON)
-EXIT_NO_WORK = 3
-EXIT_NOT_FOUND = 4  # unknown storyboard, scene, character, asset or file
-EXIT_BUSY = 5  # already in progress, or a limit or budget was reached
+_UUID_CHARS = set("0123456789abcdefABCDEF-")
 
 
-def _services(migrate: bool = True, *, slots: int = 1):  # type: ignore[no-untyped-def]
-    """The services; a worker with `slots` slots gets a pool that holds a connection per slot
-    plus one each for the jobs' own writes and heartbeats, with room to spare."""
-    from db.engine import make_engine
-    from studio.services import Services
-
-    settings = Settings()
-    engine = make_engine(settings.database_url, pool_size=max(5, 2 * slots + 1))
-    return Services.build(settings, engine=engine, migrate=migrate)
-
-
-def cmd_init(args: argparse.Namespace) -> int:
-    svc = _services()
-    from db.engine import database_label
-
-    print(f"Database ready: {database_label(svc.engine)} (migrated to head)")
-    print(f"Storage: {svc.settings.storage_url}")
-    return EXIT_OK
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    from studio.jobs.worker import WorkerLoop, default_worker_id
-
-    svc = _services(slots=args.concurrency)
-    loop = WorkerLoop(
-        svc, concurrency=args.concurrency, once=args.once, worker_id=default_worker_id(args.name)
-    )
-
-    def _stop(signum: int, _frame: object) -> None:
-        logging.getLogger("studio.jobs.worker").info(
-            "signal %s: finishing current jobs, then exiting", signum
+def read_source(value: str, folder: Path | None = None) -> Source:
+    """PATH_OR_ASSET: an existing image file (relative to `folder` when given and found
+    there), else an asset id."""
+    if value.strip().lower().startswith(("http://", "https://")):
+        raise Invalid(
+            "A source must be an image file or an asset id, not a URL: download "
+            "the image and give its path."
         )
-        loop.stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print(
-        f"{loop.worker_id}: {args.concurrency} slot(s), {'once' if args.once else 'until stopped'}"
-    )
-    processed = loop.run()
-    print(f"{loop.worker_id}: processed {processed} job(s)")
-    return EXIT_OK
-
-
-def cmd_dispatch(args: argparse.Namespace) -> int:
-    from studio.jobs.worker import default_worker_id, process_next
-
-    svc = _services()
-    outcome = process_next(svc, default_worker_id("dispatch"))
-    if outcome is None:
-        print("Nothing to do: no job is claimable.")
-        return EXIT_NO_WORK
-    print(f"{outcome.kind} {outcome.job_id}: {outcome.status}. {outcome.message}")
-    return EXIT_OK if outcome.status == "completed" else EXIT_JOB_FAILED
+    path = Path(value).expanduser()
+    if folder is not None and not path.is_absolute() and (folder / path).exists():
+        path = folder / path
+    if path.is_file():
+        try:
+            return Source(data=path.read_bytes(), name=str(path))
+        except OSError as exc:
+            raise Invalid(f"Cannot read {value}: {exc.strerror or exc}.") from None
+    if path.exists():
+        raise Invalid(f"{value} is not a file.")
+    text = value.strip()
+    if len(text) == 36 and set(text) <= _UUID_CHARS and text.count("-") == 4:
+        return Source(asset_id=text, name=f"asset {text}")
+    raise NotFound(f"No file or asset {value!r}: give an image file's path or an asset id.")
 
 
-def cmd_providers_check(args: argparse.Namespace) -> int:
-    """One authenticated models list per configured provider and credential; a line per model
-    family. Exit 0 when every configured credential is accepted, 1 otherwise."""
-    from studio.providers.check import check_providers, report
-    from studio.providers.registry import provider_statuses
-
-    lines, status = report(check_providers(provider_statuses(Settings())))
-    print("\n".join(lines))
-    return status
-
-
-def cmd_enqueue_noop(args: argparse.Namespace) -> int:
-    svc = _services()
-    for i in range(args.count):
-        job = svc.queue.enqueue("noop", {"n": i}, label=f"no-op {i + 1}")
-    print(f"Enqueued {args.count} no-op job(s); last {job.id}")
-    return EXIT_OK
-
-
-def cmd_prune(args: argparse.Namespace) -> int:
-    svc = _services()
-    n = svc.queue.prune(older_than=timedelta(days=args.days))
-    print(f"Removed {n} finished job(s) older than {args.days} day(s).")
-    return EXIT_OK
-
-
-# --- storyboard work ------------------------------------------------------------------------
+def read_batch_file(path: Path) -> str:
+    """The batch file's text; NotFound or Invalid when it cannot be read."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"There is no file {path}.") from None
+    except OSError as exc:
+        raise Invalid(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("The file is not UTF-8 text.") from None
 
 
 def _target_kw(args: argparse.Namespace) -> dict[str, object]:
@@ -128,7 +81,7 @@ def _report(gen, services) -> None:  # type: ignore[no-untyped-def]
 def cmd_enqueue_image(args: argparse.Namespace) -> int:
     from studio import storyboards as sb
 
-    svc = _services()
+    svc = common.services_for_cli()
     gen = sb.request_image(
         svc,
         args.owner,
@@ -146,8 +99,8 @@ def cmd_enqueue_image(args: argparse.Namespace) -> int:
 def cmd_enqueue_image_edit(args: argparse.Namespace) -> int:
     from studio import storyboards as sb
 
-    source = sb.Source.from_argument(args.source) if args.source else None
-    svc = _services()
+    source = read_source(args.source) if args.source else None
+    svc = common.services_for_cli()
     gen = sb.request_edit(
         svc,
         args.owner,
@@ -170,9 +123,9 @@ def cmd_enqueue_video(args: argparse.Namespace) -> int:
     options = sb.VideoOptions.parse(args.aspect, args.duration, args.resolution)
     if args.animate and args.source:
         raise Invalid("Give --source or --animate, not both.")
-    source = sb.Source.from_argument(args.source) if args.source else None
-    svc = _services()
-    common = dict(
+    source = read_source(args.source) if args.source else None
+    svc = common.services_for_cli()
+    fields = dict(
         prompt=args.prompt,
         idempotency_key=_key(args),
         options=options,
@@ -184,9 +137,9 @@ def cmd_enqueue_video(args: argparse.Namespace) -> int:
         entity = args.scene or args.character
         if not entity:
             raise Invalid("--animate needs --scene or --character (whose image to animate).")
-        gen = sb.request_animate(svc, args.owner, entity_id=entity, **common)
+        gen = sb.request_animate(svc, args.owner, entity_id=entity, **fields)
     else:
-        gen = sb.request_video(svc, args.owner, source=source, **_target_kw(args), **common)
+        gen = sb.request_video(svc, args.owner, source=source, **_target_kw(args), **fields)
     _report(gen, svc)
     return EXIT_OK
 
@@ -210,26 +163,24 @@ def _progress_bar(stream):  # type: ignore[no-untyped-def]
 
 
 def cmd_batch_images(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from studio.storyboards import batch
 
     path = Path(args.file)
     try:
-        _, entries = batch.read_file(path)
-    except batch.MalformedFile as err:
+        entries = batch.parse_entries(read_batch_file(path))
+    except Invalid as err:
         print(f"error: {path}: {err.user_message}", file=sys.stderr)
         print("Nothing was enqueued.", file=sys.stderr)
         return EXIT_USAGE
     if not entries:
         print(f"error: {path}: the list is empty; there is nothing to enqueue.", file=sys.stderr)
         return EXIT_USAGE
-    svc = _services()
+    svc = common.services_for_cli()
     report = batch.enqueue_images(
         svc,
         args.owner,
         entries,
-        folder=path.parent.resolve(),
+        open_source=lambda value: read_source(value, path.parent.resolve()),
         default_storyboard=args.storyboard,
         progress=_progress_bar(sys.stderr),
     )
@@ -264,7 +215,7 @@ def _add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})")
 
 
-def _add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-def]
+def add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-def]
     img = enq_sub.add_parser("image", help="a storyboard image from a prompt (text-to-image)")
     img.add_argument("prompt")
     _add_target_options(img)
@@ -313,69 +264,3 @@ def _add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-d
         "--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})"
     )
     images.set_defaults(func=cmd_batch_images)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="studio", description="Image Studio command line")
-    p.add_argument("-v", "--verbose", action="store_true", help="log each job")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("init", help="create or upgrade the database to the latest schema").set_defaults(
-        func=cmd_init
-    )
-
-    w = sub.add_parser("worker", help="run jobs until stopped (SIGTERM finishes current jobs)")
-    w.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
-    w.add_argument("--once", action="store_true", help="exit when nothing is claimable")
-    w.add_argument("--name", default="worker", help="prefix of this worker's id")
-    w.set_defaults(func=cmd_worker)
-
-    sub.add_parser(
-        "dispatch", help="process one job; exit 0 completed, 1 failed, 3 nothing to do"
-    ).set_defaults(func=cmd_dispatch)
-
-    enq = sub.add_parser("enqueue", help="add jobs to the queue")
-    enq_sub = enq.add_subparsers(dest="what", required=True)
-    noop = enq_sub.add_parser("noop", help="no-op jobs, to check that workers are alive")
-    noop.add_argument("--count", type=int, default=1)
-    noop.set_defaults(func=cmd_enqueue_noop)
-    _add_storyboard_commands(enq_sub, sub)
-
-    prov = sub.add_parser("providers", help="the configured model providers")
-    prov_sub = prov.add_subparsers(dest="what", required=True)
-    prov_sub.add_parser(
-        "check",
-        help="ask each configured provider which models its credential serves, with prices; "
-        "exit 0 all credentials accepted, 1 otherwise",
-    ).set_defaults(func=cmd_providers_check)
-
-    pr = sub.add_parser("prune", help="delete finished jobs older than N days")
-    pr.add_argument("--days", type=int, default=30)
-    pr.set_defaults(func=cmd_prune)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "worker" else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    try:
-        return int(args.func(args))
-    except StudioError as err:
-        print(f"error: {err.user_message}", file=sys.stderr)
-        return exit_status(err)
-
-
-def exit_status(err: StudioError) -> int:
-    """The exit status for a domain error (documented in the README)."""
-    if isinstance(err, NotFound):
-        return EXIT_NOT_FOUND
-    if isinstance(err, InProgress | LimitExceeded | Conflict):
-        return EXIT_BUSY
-    return EXIT_USAGE
-
-
-if __name__ == "__main__":
-    sys.exit(main())
