@@ -338,9 +338,16 @@ class JobQueue(EditorActions):
 
     def record_operation(self, job: ClaimedJob, name: str, *, db: Executor | None = None) -> None:
         """Store the provider operation `job` just started (a video), committed on its own and
-        only while the lease holds (else LeaseLost): a later claim of the job resumes it."""
+        only while the lease holds (else LeaseLost): a later claim of the job resumes it. Also a
+        heartbeat: the lease is extended."""
         with self._tx(db) as tx:
-            values = {"provider_operation": name, "provider_operation_at": self._now()}
+            now = self._now()
+            values = {
+                "provider_operation": name,
+                "provider_operation_at": now,
+                "heartbeat_at": now,
+                "lease_expires_at": self._in(self.lease_seconds),
+            }
             self._update_held(tx, job, values, jobs.c.id)
 
     def mark_canceled(self, job: ClaimedJob, *, db: Executor | None = None) -> None:

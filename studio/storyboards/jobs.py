@@ -296,11 +296,10 @@ def _generate_video(ctx: JobContext, work: _Work) -> tuple[VideoResult, bool]:
     provider = ctx.services.provider(work.provider)
     request = _video_request(work)
     operation = ctx.resumed_operation
-    if operation is None:
-        with ctx.keep_alive():
-            operation = provider.start_video(work.model, request)
-        ctx.remember_operation(operation)  # committed now: a crash from here on resumes it
     with ctx.keep_alive():  # Veo takes minutes: heartbeats keep the lease the whole time
+        if operation is None:
+            operation = provider.start_video(work.model, request)
+            ctx.remember_operation(operation)  # committed now: a crash from here on resumes it
         result = provider.finish_video(
             work.model, operation, request, heartbeat=_throttled_heartbeat(ctx)
         )
