@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 PORT ?= 8501
 
-.PHONY: run test bench lint init worker clean
+.PHONY: run test bench lint init worker clean doc-images
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(BENCH_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+doc-images: $(DEV_STAMP)
+	STUDIO_DOC_IMAGES=1 $(BIN)/python -m pytest -q -n 0 tests/e2e/test_session_browser.py tests/e2e/test_songs_browser.py
 
 worker: $(STAMP)
 	$(BIN)/studio worker --concurrency 2

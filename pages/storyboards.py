@@ -1,4 +1,4 @@
-"""Storyboards: scenes and characters with their images and videos (DESIGN §7)."""
+"""Storyboards: scenes and characters with their images and videos."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Asset ingest (DESIGN §6): validate, store content-addressed bytes + thumbnail, add a row.
+"""Asset ingest: validate, store content-addressed bytes + thumbnail, add a row.
 
 Validation happens in `prepare_image` before anything is written. Files are keyed by the sha256 of
 the stored bytes, so the same bytes are stored once; every use is its own `ImageAsset` row.
@@ -282,7 +282,7 @@ def _probe_video(data: bytes) -> tuple[int | None, int | None, float | None, byt
     import av
 
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             stream = container.streams.video[0]
             seconds = None
             if stream.duration is not None and stream.time_base is not None:

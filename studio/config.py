@@ -6,7 +6,6 @@ This is the only module that reads the environment (and `.env`). Everything else
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -206,22 +205,3 @@ class Settings(BaseSettings):
         if self.google_cloud_runtime:
             return "the Google Cloud metadata server"
         return None
-
-    @cached_property
-    def admin_emails(self) -> frozenset[str]:
-        return frozenset(e.strip().lower() for e in self.admins.split(",") if e.strip())
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def describe(self) -> dict[str, str]:
-        """What the Home page shows: where data lives, never secrets."""
-        from db.engine import redact_url
-
-        return {
-            "Database": redact_url(self.database_url),
-            "Storage": self.storage_url,
-            "Default provider": self.default_provider,
-            "Embedded worker": "on" if self.embedded_worker else "off",
-        }

@@ -6,7 +6,7 @@ from __future__ import annotations
 class StudioError(Exception):
     """Base class: `user_message` is safe and useful to show on a page as-is."""
 
-    # How the job queue treats this error when a job raises it (see studio/queue.py `fail`):
+    # How the job queue treats this error when a job raises it (see studio/jobs/retry.py):
     # a domain error is permanent (retrying the same input gives the same answer) unless a
     # subclass or an instance says it is temporary.
     error_class = "permanent"
@@ -20,10 +20,6 @@ class StudioError(Exception):
 
 class NotFound(StudioError):
     """The thing does not exist, or it is not the caller's (we never say which)."""
-
-
-class Forbidden(StudioError):
-    """The caller may not do this (e.g. an admin page without the admin role)."""
 
 
 class Invalid(StudioError):

@@ -1,4 +1,4 @@
-"""Per-user limits (DESIGN §8): requests per hour and the daily budget, one check for every kind
+"""Per-user limits: requests per hour and the daily budget, one check for every kind
 of work, so image sessions, storyboards and songs share them.
 
 Both are read from the queue's own records, which every kind of work writes: each request is a

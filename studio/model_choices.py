@@ -1,5 +1,5 @@
 """What the model picker offers: every usable model with its estimated price, and the
-providers that are off with the reason (DESIGN §5, §7). No Streamlit here, so tests reach it."""
+providers that are off with the reason. No Streamlit here, so tests reach it."""
 
 from __future__ import annotations
 

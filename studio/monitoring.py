@@ -1,4 +1,4 @@
-"""Monitoring (DESIGN §7): success rate, completion time and cost of the queue's work, by kind,
+"""Monitoring: success rate, completion time and cost of the queue's work, by kind,
 model and owner over time. Plain queries over `jobs` and `usage_ledger`; percentiles are
 computed here so SQLite and PostgreSQL give the same figures."""
 
@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from db.schema import Job, UsageLedger
+from db.schema import Job, UsageLedger, table
 from db.types import utcnow
 
-jobs = Job.__table__
-ledger = UsageLedger.__table__
+jobs = table(Job)
+ledger = table(UsageLedger)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -77,12 +77,14 @@ def job_stats(engine: Engine, since: datetime) -> list[KindStats]:
                 jobs.c.created_at >= since
             )
         ).all()
-        costs = dict(
+        costs: dict[str, float | None] = dict(
             conn.execute(
                 sa.select(ledger.c.kind, sa.func.sum(_cost()))
                 .where(ledger.c.created_at >= since)
                 .group_by(ledger.c.kind)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     by_kind: dict[str, list[sa.Row]] = defaultdict(list)
     for r in rows:

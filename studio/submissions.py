@@ -48,7 +48,7 @@ def _digest(content: Mapping[str, Any]) -> str:
 
 
 def submission_key(
-    state: MutableMapping[str, Any],
+    state: MutableMapping[Any, Any],
     form: str,
     content: Mapping[str, Any],
     now: float,
@@ -93,7 +93,7 @@ def submit_once(
         return found
     try:
         return create()
-    except (DuplicateKey, *raced) as err:
+    except (DuplicateKey, *raced) as err:  # type: ignore[misc]  # mypy cannot unpack here
         with services.db() as db:
             found = replay(db)
         if found is not None:

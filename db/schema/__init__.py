@@ -5,7 +5,7 @@ Ids are UUID strings, timestamps timezone-aware UTC. Owned rows carry `owner_id`
 
 from __future__ import annotations
 
-from db.schema.base import Base
+from db.schema.base import Base, table
 from db.schema.jobs import ERROR_CLASSES, JOB_STAGES, JOB_STATUSES, Job
 from db.schema.ledger import UsageLedger
 from db.schema.sessions import (
@@ -50,4 +50,5 @@ __all__ = [
     "StoryboardGeneration",
     "UsageLedger",
     "metadata",
+    "table",
 ]

@@ -6,7 +6,7 @@ Ids are UUID strings, timestamps timezone-aware UTC. Owned rows carry `owner_id`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -42,3 +42,8 @@ def updated_column() -> Mapped[datetime]:
 def status_check(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
     quoted = ", ".join(f"'{v}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_valid")
+
+
+def table(model: type[Base]) -> sa.Table:
+    """The Core table of a mapped class, typed as the Table it is (for Core statements)."""
+    return cast(sa.Table, model.__table__)

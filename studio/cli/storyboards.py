@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from studio.cli import common
 from studio.cli.common import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE
@@ -57,7 +58,7 @@ def read_batch_file(path: Path) -> str:
         raise Invalid("The file is not UTF-8 text.") from None
 
 
-def _target_kw(args: argparse.Namespace) -> dict[str, object]:
+def _target_kw(args: argparse.Namespace) -> dict[str, Any]:
     entity = args.scene or args.character
     kind = "scene" if args.scene else ("character" if args.character else None)
     return {"storyboard_id": args.storyboard, "entity_id": entity, "entity_kind": kind}
@@ -125,7 +126,7 @@ def cmd_enqueue_video(args: argparse.Namespace) -> int:
         raise Invalid("Give --source or --animate, not both.")
     source = read_source(args.source) if args.source else None
     svc = common.services_for_cli()
-    fields = dict(
+    fields: dict[str, Any] = dict(
         prompt=args.prompt,
         idempotency_key=_key(args),
         options=options,

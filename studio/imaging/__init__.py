@@ -1,4 +1,4 @@
-"""Image helpers (DESIGN §6): decode.py (safe decoding and normalizing), encode.py (PNG,
+"""Image helpers: decode.py (safe decoding and normalizing), encode.py (PNG,
 JPEG, thumbnails), masks.py, parameters.py (generation parameters in PNG text chunks).
 
 Pure Pillow/numpy: no database, no storage, no Streamlit. Every rejection is an `ImageRejected`

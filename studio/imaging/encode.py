@@ -81,7 +81,7 @@ def _strip_png(data: bytes, raw_size: int) -> bytes | None:
         if ctype in (b"IHDR", b"IDAT", b"IEND"):
             if zlib.crc32(view[start + 4 : end - 4]) != int.from_bytes(view[end - 4 : end], "big"):
                 return None
-            kept.append(view[start:end])
+            kept.append(bytes(view[start:end]))
         elif ctype == b"acTL" or (ctype[:1].isupper() and ctype != b"PLTE"):
             return None  # animation control or an unknown critical chunk: re-encode
     out = b"".join(kept)

@@ -3,7 +3,7 @@ pixels outside the mask stay the source's, provider conventions, previews."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import (  # noqa: F401  (importing a plugin registers its format)
@@ -54,15 +54,27 @@ def canvas_to_mask(rgba: Any, size: tuple[int, int]) -> bytes:
         if arr.ndim == 3:
             arr = arr[..., 3] if arr.shape[2] == 4 else arr.max(axis=2)
     painted = Image.fromarray(np.where(arr > 0, 255, 0).astype(np.uint8))
-    return encode_png(binary_mask(painted.resize(tuple(size), Image.Resampling.NEAREST)))
+    return encode_png(binary_mask(painted.resize((size[0], size[1]), Image.Resampling.NEAREST)))
+
+
+def _lowest(band: Image.Image) -> float:
+    """The lowest value of a one-band image."""
+    low, _ = cast(tuple[float, float], band.getextrema())
+    return low
+
+
+def _highest(band: Image.Image) -> float:
+    """The highest value of a one-band image."""
+    _, high = cast(tuple[float, float], band.getextrema())
+    return high
 
 
 def load_mask(data: bytes, size: tuple[int, int], limits: ImageLimits) -> bytes:
     """An uploaded mask, normalized. With real transparency, transparent (alpha<128) = change
     (OpenAI's convention); otherwise light (luminance>=128) = change."""
-    im = open_checked(data, limits)
-    orientation = exif_orientation(im)
-    im = normalize(im, [], icc=None)
+    opened = open_checked(data, limits)
+    orientation = exif_orientation(opened)
+    im: Image.Image = normalize(opened, [], icc=None)
     if orientation in ORIENT:
         im = im.transpose(ORIENT[orientation])
     if im.size != tuple(size):
@@ -72,18 +84,18 @@ def load_mask(data: bytes, size: tuple[int, int], limits: ImageLimits) -> bytes:
             "paint or upload a mask of the same size."
         )
     alpha = im.getchannel("A") if im.mode == "RGBA" else None
-    if alpha is not None and alpha.getextrema()[0] < 255:
+    if alpha is not None and _lowest(alpha) < 255:
         mask = alpha.point(lambda v: 255 if v < 128 else 0)
     else:
         mask = binary_mask(im)
-    if mask.getextrema()[1] == 0:
+    if _highest(mask) == 0:
         raise ImageRejected(MASK_EMPTY)
     return encode_png(mask)
 
 
 def mask_is_empty(mask: bytes) -> bool:
     """True when no pixel of the mask asks for a change."""
-    return open_trusted(mask).convert("L").getextrema()[1] < 128
+    return _highest(open_trusted(mask).convert("L")) < 128
 
 
 def composite(source: bytes, result: bytes, mask: bytes) -> bytes:

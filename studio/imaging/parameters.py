@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from PIL import (  # noqa: F401  (importing a plugin registers its format)
@@ -99,7 +100,9 @@ def parse_a1111(text: str) -> dict[str, Any] | None:
                 out["width"], out["height"] = int(size[1]), int(size[2])
             else:
                 out[key.lower().replace(" ", "_")] = _scalar(value)
-    prompt, negative, in_negative = [], [], False
+    prompt: list[str] = []
+    negative: list[str] = []
+    in_negative = False
     for line in lines:
         if line.startswith("Negative prompt:"):
             in_negative, line = True, line[len("Negative prompt:") :].strip()
@@ -159,7 +162,7 @@ def _user_comment(im: Image.Image) -> str | None:
 
 
 def parameters_from(
-    data: bytes, info: dict[str, Any], im: Image.Image | None
+    data: bytes, info: Mapping[Any, Any], im: Image.Image | None
 ) -> dict[str, Any] | None:
     try:
         texts = _png_texts(data) if data.startswith(PNG_SIGNATURE) else {}
@@ -187,10 +190,10 @@ def embed_parameters(png_or_any_image: bytes, params: dict[str, Any]) -> bytes:
     data = png_or_any_image
     try:
         chunks = png_chunks(data)
-    except ValueError:
-        from studio.imaging.decode import rgb  # decode reads parameters: import at use
-
-        data = encode_png(rgb(data))
+    except ValueError:  # a stored JPEG or WebP: the download is a PNG of the same pixels
+        with Image.open(io.BytesIO(data)) as im:
+            keep = im.mode if im.mode in ("RGB", "RGBA", "L", "LA") else "RGBA"
+            data = encode_png(im.convert(keep))
         chunks = png_chunks(data)
     new = _text_chunk(STUDIO_CHUNK, json.dumps(params, default=str)) + _text_chunk(
         PARAMETERS_CHUNK, a1111_text(params)
@@ -218,6 +221,6 @@ def read_parameters(data: bytes) -> dict[str, Any] | None:
         if data.startswith(PNG_SIGNATURE):
             return parameters_from(data, {}, None)
         im = Image.open(io.BytesIO(data), formats=("JPEG", "WEBP"))
-        return parameters_from(data, dict(im.info), im)
+        return parameters_from(data, im.info, im)
     except Exception:  # noqa: BLE001
         return None

@@ -165,4 +165,4 @@ class EditorActions(QueueBase):
                     jobs.c.status.in_(("completed", "canceled")), jobs.c.completed_at < cutoff
                 )
             )
-            return int(result.rowcount or 0)
+            return int(getattr(result, "rowcount", 0) or 0)

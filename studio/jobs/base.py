@@ -116,7 +116,7 @@ class QueueBase:
     def _open_statuses(self, ordered: bool) -> tuple[str, ...]:
         return ("pending", "running", "failed") if ordered else ("pending", "running")
 
-    def _head(self, db: Executor, key: str) -> sa.Row[Any] | None:
+    def _head(self, db: Executor, key: str) -> Any | None:
         """The first unfinished job of a key: the one everything after it waits on."""
         return db.execute(
             sa.select(jobs.c.id, jobs.c.status, jobs.c.ordered)

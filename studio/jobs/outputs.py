@@ -1,9 +1,9 @@
-"""What every generating job does with its output (DESIGN §4, §6): store the provider's bytes
+"""What every generating job does with its output: store the provider's bytes
 with a thumbnail (a poster frame for videos) before any row is written, then, in the one
 transaction that records the job's own outputs, the asset row, the usage-ledger row and the
 job's completion, so all of it commits together or not at all.
 
-The jobs (studio/generation_job.py, studio/verse_job.py, studio/storyboard_jobs.py) keep what
+The jobs (studio/sessions/job.py, studio/songs/job.py, studio/storyboards/jobs.py) keep what
 is theirs: which bucket, which rows link to the asset, what the result says.
 """
 

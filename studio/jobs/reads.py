@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from db.schema import Job
+from db.schema import Job, table
 from db.types import utcnow
 
-jobs = Job.__table__
+jobs = table(Job)
 
 STATUS_RANK = sa.case(
     {"running": 0, "pending": 1, "failed": 2, "completed": 3, "canceled": 4},

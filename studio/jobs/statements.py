@@ -25,9 +25,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from db.schema import Job
+from db.schema import Job, table
 
-jobs = Job.__table__
+jobs = table(Job)
 
 
 @dataclass(frozen=True)

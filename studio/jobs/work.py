@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from db.schema import Job
+from db.schema import Job, table
 
-jobs = Job.__table__
+jobs = table(Job)
 
 WORK_STATUSES = ("queued", "running", "succeeded", "failed", "canceled")
 ACTIVE = ("queued", "running")
@@ -80,8 +80,8 @@ def work_state(
         return WorkState("succeeded")
     if refusal:
         return WorkState("failed", refusal, refusal_class or "permanent")
-    status = getattr(job, "job_status", None) if job is not None else None
-    if status is None:
+    status = getattr(job, "job_status", None)
+    if job is None or status is None:
         return WorkState("canceled", "Its job is gone.")
     error, error_class = job.job_last_error, job.job_error_class
     if status == "pending":

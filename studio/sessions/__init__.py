@@ -1,12 +1,15 @@
-"""Image sessions and their tree of generations (DESIGN §2, §7 "Session"): params.py (the form
-and its checks), views.py (reading), create.py (new steps), actions.py (everything else).
+"""Image sessions and their tree of generations (steps). Everything about sessions is in this
+package: params.py (the form and its checks), create.py (new steps), actions.py (everything
+else), reads.py (Home's cards, a session's tree), ownership.py and job.py (the
+`session_generation` job); the widgets are in studio/ui/session/.
 
 Every function takes the Services container and the acting `owner_id`, and checks ownership in
 the query itself: another owner's session or step is reported exactly like a missing one.
 
 Writes validate everything first and then change the database in one transaction, together with
-the `session_generation` job that does the work (studio/generation_job.py). Each form carries an
-idempotency key: submitting it again returns what the first submission made.
+the `session_generation` job that does the work. Each form carries an idempotency key:
+submitting it again returns what the first submission made (studio/submissions.py). A step's
+state is its job's (studio/jobs/work.py).
 """
 
 from __future__ import annotations

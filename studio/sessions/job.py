@@ -1,4 +1,4 @@
-"""The `session_generation` job: render one step of an image session (DESIGN §4).
+"""The `session_generation` job: render one step of an image session.
 
 Stages: processing (load the step and its input/mask, mark it running) → generating (the
 provider call; inpainting is always composited so pixels outside the mask stay the source's) →

@@ -110,9 +110,9 @@ def _check_numbers(p: GenerationParams) -> None:
         raise Invalid(f"Strength must be between 0 and 1 (got {p.strength}).")
     if not _is_int(p.n) or not 1 <= p.n <= MAX_IMAGES:
         raise Invalid(f"Make 1 to {MAX_IMAGES} images at a time (got {p.n}).")
-    for name, value in (("Quality", p.quality), ("Aspect ratio", p.aspect_ratio)):
-        if value is not None and (not isinstance(value, str) or len(value) > 40):
-            raise Invalid(f"{name} must be a short text (got {value!r}).")
+    for name, text in (("Quality", p.quality), ("Aspect ratio", p.aspect_ratio)):
+        if text is not None and (not isinstance(text, str) or len(text) > 40):
+            raise Invalid(f"{name} must be a short text (got {text!r}).")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.schema import ImageAsset, ImageGeneration, ImageSession
+from db.schema import ImageAsset, ImageGeneration, ImageSession, table
 from studio.jobs import work
 from studio.sessions.ownership import owned_session
 
@@ -147,7 +147,7 @@ def list_sessions(
 ) -> tuple[list[SessionCard], int]:
     """The owner's sessions, most recently updated first, and how many there are (2 queries)."""
     page, per_page = max(1, page), min(100, max(1, per_page))
-    gens = ImageGeneration.__table__
+    gens = table(ImageGeneration)
     count = (
         sa.select(sa.func.count())
         .where(gens.c.session_id == ImageSession.id)
@@ -211,12 +211,12 @@ def current_state(db: Session, gen: ImageGeneration) -> work.WorkState:
 
 def get_session(services: Services, owner_id: str, session_id: str) -> SessionView:
     """The session with all its steps, assets and tree, in three queries whatever its size."""
-    gens = ImageGeneration.__table__
+    gens = table(ImageGeneration)
     with services.db() as db:
         session = owned_session(db, owner_id, session_id)
         # Plain rows, not ORM instances: a page reads them and never changes them, and a
         # thousand-step tree loads several times faster without the identity map.
-        assets_t = ImageAsset.__table__
+        assets_t = table(ImageAsset)
         generations = db.execute(
             work.join_job(sa.select(gens), gens.c.job_id)
             .where(gens.c.session_id == session_id)
@@ -244,7 +244,7 @@ class StepProgress:
 def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[StepProgress]:
     """The session's queued and running steps with their jobs' stages (one query): what the
     page's live status polls every second while something is in flight."""
-    gens, sessions_t = ImageGeneration.__table__, ImageSession.__table__
+    gens, sessions_t = table(ImageGeneration), table(ImageSession)
     stmt = (
         work.join_job(sa.select(gens.c.id, gens.c.step, gens.c.completed_at), gens.c.job_id)
         .join(sessions_t, sessions_t.c.id == gens.c.session_id)

@@ -1,12 +1,13 @@
-"""Songs (DESIGN §2, §7 "Songs"): drafts split into verses, one illustration job per verse:
-text.py (verses, tags, the draft's checks), illustration.py (what every verse job shares),
-ownership.py, create.py (new drafts), views.py (reading), actions.py (publish, requeue, skip).
+"""Songs: drafts split into verses, one illustration job per verse. Everything about songs is
+in this package: text.py (verses, tags, the draft's checks), illustration.py (what every verse
+job shares), ownership.py, create.py (new drafts), reads.py (the songs table and one song),
+actions.py (publish, requeue, skip), prompts.py (the prompt templates) and job.py (the
+`verse_illustration` job); the page's widgets are in studio/ui/songs/.
 
 A draft is a song (unpublished), its verses, and one pending `verse_illustration` job per verse,
 all written in one transaction. The jobs share the song's concurrency key, are `ordered` and
 carry the verse number as their sequence, so the queue runs the verses of one song strictly in
-order, one at a time, and a failed verse holds the rest until it is requeued or skipped. The job
-itself lives in studio/verse_job.py, the prompts in studio/song_prompts.py.
+order, one at a time, and a failed verse holds the rest until it is requeued or skipped.
 
 Every function takes the acting `owner_id` and checks ownership in the query itself: another
 owner's song is reported exactly like a missing one. Validation and the owner's limits (each

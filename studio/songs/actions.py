@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from db.schema import Job, Song
+from db.schema import Job, Song, table
 from db.types import utcnow
 from studio.errors import NotFound
 from studio.songs.illustration import JOB_KIND, song_key
@@ -32,7 +32,7 @@ def set_published(services: Services, owner_id: str, song_id: str, published: bo
 
 def _verse_job(services: Services, owner_id: str, song_id: str, verse_id: str) -> str:
     """The latest job of an owned verse."""
-    jobs = Job.__table__
+    jobs = table(Job)
     with services.db() as db:
         owned_song(db, owner_id, song_id)
         rows = db.execute(

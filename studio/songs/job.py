@@ -1,4 +1,4 @@
-"""The `verse_illustration` job: illustrate one verse of a song (DESIGN §2–§4).
+"""The `verse_illustration` job: illustrate one verse of a song.
 
 The queue runs the verses of a song one at a time, in order (they share the song's concurrency
 key, `ordered`, sequence = verse number). Stages:
@@ -150,15 +150,15 @@ def _load(ctx: JobContext) -> _Work:
         verse_count = db.scalar(sa.select(sa.func.count()).where(SongVerse.song_id == song_id))
     conversation = _conversation(services, song_id)
     context = _replay_turns(services, song_id, verse.sequence_number)
-    fields = {
-        "title": song.title,
-        "tags": list(song.tags or []),
-        "verse": verse.text,
-        "number": verse.sequence_number,
-        "verse_count": int(verse_count or 0),
-    }
     # The first verse to be illustrated sets the scene (verse 1, or the first after skips).
-    prompt = prompts.next_verse_prompt(**fields) if context else prompts.initial_prompt(**fields)
+    write = prompts.next_verse_prompt if context else prompts.initial_prompt
+    prompt = write(
+        title=song.title,
+        tags=list(song.tags or []),
+        verse=verse.text,
+        number=verse.sequence_number,
+        verse_count=int(verse_count or 0),
+    )
     request = illustration_request(
         prompt,
         context=context,

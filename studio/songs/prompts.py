@@ -14,6 +14,9 @@ the words of the prompt, so the song's own words should decide it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 INITIAL_ILLUSTRATION_PROMPT = """\
 You are illustrating the song "{title}", one verse at a time, in a single conversation.
@@ -80,7 +83,7 @@ def next_verse_prompt(
     )
 
 
-def replayed(items: Sequence[object], limit: int = MAX_REPLAYED_VERSES) -> list[object]:
+def replayed(items: Sequence[T], limit: int = MAX_REPLAYED_VERSES) -> list[T]:
     """Which earlier verses to replay, in order: the first and the most recent ones."""
     if len(items) <= limit:
         return list(items)

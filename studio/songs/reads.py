@@ -16,6 +16,7 @@ from db.schema import (
     SongGenerationConversation,
     SongGenerationVerseArtifact,
     SongVerse,
+    table,
 )
 from db.types import utcnow
 from studio.jobs import work
@@ -156,7 +157,7 @@ def _head(row: Any | None) -> QueueHead | None:
 
 
 def _job_counts(conn: sa.Connection, keys: list[str]) -> dict[str, dict[str, int]]:
-    jobs = Job.__table__
+    jobs = table(Job)
     if not keys:
         return {}
     rows = conn.execute(
@@ -276,7 +277,7 @@ def _verse_waiting(job: Any | None, head: QueueHead | None) -> str:
 def get_song(services: Services, owner_id: str, song_id: str) -> SongView:
     """The song with every verse: its illustration and thumbnail, the prompt, provider, model
     and summary of its latest artifact, and its job's state (a fixed number of queries)."""
-    jobs = Job.__table__
+    jobs = table(Job)
     key = song_key(song_id)
     with services.db() as db:
         song = owned_song(db, owner_id, song_id)

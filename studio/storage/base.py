@@ -1,4 +1,4 @@
-"""The storage interface (DESIGN §6): buckets of keys holding bytes."""
+"""The storage interface: buckets of keys holding bytes."""
 
 from __future__ import annotations
 

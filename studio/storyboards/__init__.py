@@ -1,8 +1,10 @@
-"""Storyboards: scenes and characters with images and videos (DESIGN §2, §7 "Storyboards"):
-params.py (limits, options, checks, models), ownership.py (loading for the owner), entities.py
-(storyboards, scenes and characters), requests.py (image, edit, video, animate), runs.py (the
-whole storyboard at once), views.py (reading). Requests per hour and the daily budget are the
-owner's across all work (studio/limits.py).
+"""Storyboards: scenes and characters with images and videos. Everything about storyboards is in
+this package: params.py (limits, options, checks, models), ownership.py (loading for the owner),
+entities.py (storyboards, scenes and characters), requests.py (image, edit, video, animate),
+runs.py (the whole storyboard at once), reads.py (reading), batch.py (`studio batch images`)
+and jobs.py (the `storyboard_image` and `storyboard_video` jobs); the page's widgets are in
+studio/ui/storyboards/. Requests per hour and the daily budget are the owner's across all work
+(studio/limits.py).
 
 Every function takes the Services container and the acting `owner_id`, and checks ownership in
 the query itself: another owner's storyboard, entity or asset is reported exactly like a
@@ -19,9 +21,7 @@ Each request carries an idempotency key: the same key returns what the first req
 "Generate images for the whole storyboard" is exclusive work per storyboard: one
 `storyboard_image` job covering every entity; a second request while it is queued or running
 answers `InProgress` (with an offer to clear it), a running one without a heartbeat for
-STUDIO_STALE_JOB_SECONDS is cleared automatically (studio/queue.py `start_exclusive`).
-
-The jobs themselves live in studio/storyboard_jobs.py.
+STUDIO_STALE_JOB_SECONDS is cleared automatically (`JobQueue.start_exclusive`).
 """
 
 from __future__ import annotations

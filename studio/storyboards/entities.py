@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from db.schema import Job, Storyboard, StoryboardEntity, StoryboardGeneration
+from db.schema import Job, Storyboard, StoryboardEntity, StoryboardGeneration, table
 from db.types import utcnow
 from studio.jobs import work
 from studio.storyboards.ownership import owned_entity, owned_storyboard
@@ -88,13 +88,13 @@ def delete_entity(services: Services, owner_id: str, entity_id: str) -> None:
         waiting = db.scalars(
             sa.select(StoryboardGeneration.job_id).where(
                 StoryboardGeneration.entity_id == entity.id,
-                work.in_flight(StoryboardGeneration.job_id),
+                work.in_flight(table(StoryboardGeneration).c.job_id),
             )
         ).all()
         db.delete(entity)
         board.updated_at = utcnow()
         db.flush()
-        for job_id in set(waiting):
+        for job_id in {j for j in waiting if j is not None}:
             job = db.get(Job, job_id)
             # A single-entity job has nothing left to do; a whole-storyboard job skips it.
             if job is not None and job.status == "pending" and "generation_id" in job.payload:

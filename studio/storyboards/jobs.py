@@ -1,4 +1,4 @@
-"""The `storyboard_image` and `storyboard_video` jobs (DESIGN §4; requests in studio/storyboards/).
+"""The `storyboard_image` and `storyboard_video` jobs.
 
 Stages: processing (load the request and its source image) → generating (the
 provider call, with heartbeats from `keep_alive` so a minutes-long Veo operation never loses

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
+from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration, table
 from studio.errors import NotFound
 from studio.jobs import work
 from studio.providers.base import mode_label as label_of_mode
@@ -211,7 +211,7 @@ def _views(
 
 def list_storyboards(services: Services, owner_id: str) -> list[StoryboardCard]:
     """The owner's storyboards, most recently updated first, with entity counts."""
-    ents = StoryboardEntity.__table__
+    ents = table(StoryboardEntity)
 
     def count(kind: str) -> sa.ScalarSelect[Any]:
         return (
@@ -282,7 +282,7 @@ def get_storyboard(services: Services, owner_id: str, storyboard_id: str) -> Sto
 
 
 def _exclusive_job(db: Session, storyboard_id: str) -> ExclusiveJob | None:
-    jobs = Job.__table__
+    jobs = table(Job)
     row = db.execute(
         sa.select(
             jobs.c.id,

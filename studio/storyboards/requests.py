@@ -223,7 +223,8 @@ def _plan(services: Services, owner_id: str, request: MediaRequest) -> _Plan:
     }
     quote: ImageRequest | VideoRequest
     if request.media == "image":
-        width, height, aspect = IMAGE_SHAPES[target.entity.kind if target.entity else None]
+        width, height, shape_aspect = IMAGE_SHAPES[target.entity.kind if target.entity else None]
+        aspect: str | None = shape_aspect
         if request.mode == "image_to_image":
             picture = upload or source_asset
             if picture is not None:
@@ -259,7 +260,8 @@ def submit(
     def create() -> StoryboardGeneration:
         plan = _plan(services, owner_id, request)
         bucket = services.settings.storyboard_images_bucket
-        # Content-addressed bytes first; an orphan from a rollback is reused or collected.
+        # Bytes first (content-addressed: a rollback leaves a file the next upload of the same
+        # bytes reuses), then the rows.
         stored = (
             assets.store_prepared(services.storage, plan.upload, bucket) if plan.upload else None
         )

@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+DOC_IMAGES = ROOT / "docs" / "images"
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -121,6 +122,16 @@ def page(chromium: str, request: pytest.FixtureRequest) -> Iterator[object]:
         yield pg
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
         browser.close()
+
+
+def doc_screenshot(page: object, name: str) -> None:
+    """A screenshot for the README: always into test-artifacts/, and into docs/images/ when
+    STUDIO_DOC_IMAGES=1 (`make doc-images`), so ordinary test runs leave the tree untouched."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)  # type: ignore[attr-defined]
+    if os.environ.get("STUDIO_DOC_IMAGES") == "1":
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOC_IMAGES / name), full_page=True)  # type: ignore[attr-defined]
 
 
 def settle(page: object, timeout_s: float = 30.0) -> None:

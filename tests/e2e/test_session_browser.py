@@ -14,7 +14,7 @@ from PIL import Image
 from db.schema import ImageAsset, ImageGeneration
 from studio.config import Settings
 from studio.services import Services
-from tests.e2e.conftest import ARTIFACTS, settle
+from tests.e2e.conftest import ARTIFACTS, doc_screenshot, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.embedded_worker]
 
@@ -83,6 +83,7 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     page.get_by_text("Show the mask").click()
     time.sleep(1)
     page.screenshot(path=str(ARTIFACTS / "session-4-inpainted.png"), full_page=True)
+    doc_screenshot(page, "session.png")
 
     services = Services.build(
         Settings(

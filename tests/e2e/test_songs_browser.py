@@ -7,7 +7,7 @@ import pytest
 
 from db.engine import make_engine
 from studio.jobs.queue import JobQueue
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, doc_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -87,3 +87,4 @@ def test_create_song_process_verses_and_see_illustrations(studio_app, page) -> N
     for n in (1, 2, 3):
         assert page.get_by_text(f"Offline sketch for verse {n}").count() == 1
     page.screenshot(path=str(ARTIFACTS / "songs-illustrated.png"), full_page=True)
+    doc_screenshot(page, "song.png")

@@ -180,7 +180,7 @@ def test_a_song_draft_counts_one_request_per_verse(
 def test_a_song_draft_over_the_budget_stores_nothing(
     tmp_path: Path, db_url: str, engine: sa.Engine
 ) -> None:
-    services = build(tmp_path, db_url, engine, daily_budget_usd=1.0)
+    services = build(tmp_path, db_url, engine, daily_budget_usd=1.0, openrouter_model="sketch")
     with_priced(services, "openrouter")  # a new song's provider when it is on
     step(services, provider="priced")  # 0.30 queued
     before = counts(services)

@@ -1,4 +1,4 @@
-"""Queue semantics (DESIGN §3) on both databases."""
+"""Queue semantics on both databases."""
 
 from __future__ import annotations
 

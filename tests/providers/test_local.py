@@ -1,4 +1,4 @@
-"""The offline renderer: deterministic images, honest edits, playable clips (DESIGN §5)."""
+"""The offline renderer: deterministic images, honest edits, playable clips."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `session_generation` job (studio/generation_job.py) on both databases."""
+"""The `session_generation` job (studio/sessions/job.py) on both databases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sessions and the generation tree (studio/sessions.py) on both databases."""
+"""Sessions and the generation tree (studio/sessions/) on both databases."""
 
 from __future__ import annotations
 

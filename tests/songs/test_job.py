@@ -1,4 +1,4 @@
-"""The `verse_illustration` job (studio/verse_job.py) on both databases: the conversation
+"""The `verse_illustration` job (studio/songs/job.py) on both databases: the conversation
 record, replayed context (checked on the requests the fake OpenRouter server received),
 artifacts, storage, the usage ledger, and requeue / skip of a failed verse."""
 

@@ -1,4 +1,4 @@
-"""The storyboard jobs (studio/storyboard_jobs.py) on both databases: the four modes against the
+"""The storyboard jobs (studio/storyboards/jobs.py) on both databases: the four modes against the
 fake Google server (real google-genai SDK; Veo operations pending → done), heartbeats through a
 long video job, a crashed video worker's job picked up again, and all-or-nothing commits."""
 

@@ -84,7 +84,7 @@ class LocalProvider:
             strength = _strength(request)
             source = _source_rgb(request.source, request.mode)
             height, width = source.shape[:2]
-            weight = np.float32(strength)
+            weight: np.ndarray | np.float32 = np.float32(strength)
             if request.mode == "inpaint":
                 weight = _mask_weights(request.mask, width, height) * np.float32(strength)
             arrays = [blend(source, render_scene(prompt, s, width, height), weight) for s in seeds]

@@ -9,6 +9,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import av
 import numpy as np
@@ -138,7 +139,7 @@ def encode_video(
         path = os.path.join(tmp, f"clip.{container}")
         muxer_options = {"movflags": "+faststart"} if container == "mp4" else {}
         with av.open(path, "w", format=container, options=muxer_options) as out:
-            stream = out.add_stream(codec, rate=FPS, options=options)
+            stream = cast(av.VideoStream, out.add_stream(codec, rate=FPS, options=options))
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             for index, array in enumerate(frames):
                 if heartbeat is not None and index % HEARTBEAT_EVERY == 0:

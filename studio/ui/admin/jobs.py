@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 import streamlit as st
 
@@ -58,9 +60,11 @@ def render_process_next(services: Services) -> None:
             outcome = process_next(services, default_worker_id("jobs-page"), on_stage=on_stage)
             if outcome is None:
                 status.update(label="Nothing to do: no job is waiting.", state="complete")
-                st.write("The queue has no claimable job (204).")
+                st.write("The queue has no job that can run now.")
                 return
-            state = "complete" if outcome.status == "completed" else "error"
+            state: Literal["complete", "error"] = (
+                "complete" if outcome.status == "completed" else "error"
+            )
             status.update(label=f"{outcome.label or outcome.kind}: {outcome.status}", state=state)
             st.write(outcome.message)
 

@@ -1,4 +1,4 @@
-"""Who is acting: the demo's single user until sign-in is configured (DESIGN §8)."""
+"""Who is acting: the demo's single user until sign-in is configured."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal
 
 import streamlit as st
 
@@ -22,7 +23,9 @@ STATUS_ICONS = {
     "failed": ":material/error:",
     "canceled": ":material/block:",
 }
-STATUS_COLORS = {
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray"]
+
+STATUS_COLORS: dict[str, BadgeColor] = {
     "queued": "gray",
     "running": "blue",
     "succeeded": "green",

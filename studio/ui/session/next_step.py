@@ -48,7 +48,7 @@ def render_next_step(
     source_kind = st.segmented_control(
         "Start from",
         list(SOURCE_CHOICES),
-        format_func=SOURCE_CHOICES.get,
+        format_func=lambda choice: SOURCE_CHOICES[choice],
         default="selected",
         key=f"{prefix}/source",
         required=True,
@@ -68,7 +68,7 @@ def render_next_step(
     mask_kind = st.segmented_control(
         "Mask",
         list(MASK_CHOICES),
-        format_func=MASK_CHOICES.get,
+        format_func=lambda choice: MASK_CHOICES[choice],
         default="none",
         key=f"{prefix}/mask_kind",
         required=True,
@@ -194,11 +194,11 @@ def _iterate_from(
     picked = st.selectbox(
         "Iterate from",
         ids,
-        format_func=labels.get,
+        format_func=lambda gid: labels[gid],
         key=f"{prefix}/parent",
         on_change=changed,
         help="The new step records this one as its parent; choosing an older step starts a "
         "new branch and keeps the others. Lists the newest images; select older ones in the "
         "history tree.",
     )
-    return view.by_id.get(picked)
+    return view.by_id.get(picked) if picked is not None else None

@@ -120,11 +120,11 @@ def params(prefix: str, choice: ModelChoice | None, *, prompt: str) -> Generatio
 
 def form_content(prefix: str, **extra: Any) -> dict[str, Any]:
     """Everything the form holds, for the double-submit check (studio.submissions)."""
-    content = {k: v for k, v in st.session_state.items() if str(k).startswith(f"{prefix}:")}
+    content = {str(k): v for k, v in st.session_state.items() if str(k).startswith(f"{prefix}:")}
     return content | extra
 
 
-def fill(state: MutableMapping[str, Any], prefix: str, p: GenerationParams, model_key: str) -> None:
+def fill(state: MutableMapping[Any, Any], prefix: str, p: GenerationParams, model_key: str) -> None:
     """Put a step's parameters into the form (call from a button callback)."""
     state[_k(prefix, "prompt")] = p.prompt
     state[_k(prefix, "negative")] = p.negative_prompt or ""

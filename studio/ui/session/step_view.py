@@ -85,7 +85,7 @@ def _badges(gen: GenerationView) -> None:
             gen.status,
             icon=STATUS_ICONS.get(gen.status),
             color=STATUS_COLORS.get(gen.status, "gray"),
-        )  # type: ignore[arg-type]
+        )
         if g.duration_ms is not None:
             st.badge(duration(g.duration_ms), icon=":material/timer:", color="blue")
         st.badge(money(g.cost_actual, g.cost_estimate), icon=":material/payments:", color="orange")
@@ -198,11 +198,14 @@ def render_compare(view: SessionView, gen: GenerationView) -> None:
             else (ids[1] if first == 0 else ids[0])
         )
         c1, c2 = st.columns(2)
-        a = c1.selectbox("Left", ids, index=first, format_func=labels.get, key=f"cmp_a:{view.id}")
+        label_of = labels.__getitem__
+        a = c1.selectbox("Left", ids, index=first, format_func=label_of, key=f"cmp_a:{view.id}")
         b = c2.selectbox(
-            "Right", ids, index=ids.index(other), format_func=labels.get, key=f"cmp_b:{view.id}"
+            "Right", ids, index=ids.index(other), format_func=label_of, key=f"cmp_b:{view.id}"
         )
         for col, gid in ((c1, a), (c2, b)):
+            if gid is None:
+                continue
             shown = view.by_id[gid]
             data = full_image(shown.output)
             if data is not None:

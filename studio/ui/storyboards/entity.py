@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import streamlit as st
 
@@ -53,7 +54,9 @@ def _show_image(services: Services, ev: EntityView, now: datetime) -> None:
         ):
             st.caption(":material/image: No image yet")
         return
-    portrait = (ev.image.height or 0) > (ev.image.width or 0)
+    image = ev.image
+    assert image is not None  # full_image(None) is None
+    portrait = (image.height or 0) > (image.width or 0)
     st.image(data, width=300 if portrait else "stretch")
     st.caption(_media_caption(services, ev.image_generation, ev.entity.image_generated_at, now))
 
@@ -67,8 +70,10 @@ def _show_video(services: Services, ev: EntityView, now: datetime) -> None:
         ):
             st.caption(":material/movie: No video yet")
         return
-    portrait = (ev.video.height or 0) > (ev.video.width or 0)
-    st.video(data, format=ev.video.mime_type, width=260 if portrait else "stretch")
+    video = ev.video
+    assert video is not None  # full_image(None) is None
+    portrait = (video.height or 0) > (video.width or 0)
+    st.video(data, format=video.mime_type, width=260 if portrait else "stretch")
     st.caption(_media_caption(services, ev.video_generation, ev.entity.video_generated_at, now))
 
 
@@ -152,7 +157,12 @@ def _generate_form(
     }
     key = submission_key(st.session_state, f"{prefix}:{clicked}", content, time.monotonic())
     with user_errors():
-        common = {"prompt": prompt, "idempotency_key": key, "provider": provider, "model": model}
+        common: dict[str, Any] = {
+            "prompt": prompt,
+            "idempotency_key": key,
+            "provider": provider,
+            "model": model,
+        }
         if clicked == "image":
             sb.request_image(services, owner, entity_id=ev.id, **common)
         elif clicked == "edit":
@@ -213,7 +223,7 @@ def _history(services: Services, ev: EntityView, now: datetime) -> None:
             grid(
                 videos,
                 now,
-                lambda g: st.video(full_image(g.asset) or b"", format=g.asset.mime_type),
+                lambda g: st.video(full_image(g.asset) or b"", format=_mime(g)),
             )
 
 
@@ -270,3 +280,7 @@ def render_entity(
 def describe_own(gen: GenerationView) -> str:
     state = gen.stage if gen.status == "running" and gen.stage else gen.status
     return f"{STATUS_ICONS.get(gen.status, '')} {gen.mode_label.capitalize()} · {state}"
+
+
+def _mime(gen: GenerationView) -> str:
+    return gen.asset.mime_type if gen.asset is not None else "video/mp4"

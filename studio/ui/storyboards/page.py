@@ -142,7 +142,7 @@ def _loose_grid(gens: list[GenerationView], *, show_ids: bool = False) -> None:
         grid(
             videos,
             now,
-            lambda g: st.video(full_image(g.asset) or b"", format=g.asset.mime_type),
+            lambda g: st.video(full_image(g.asset) or b"", format=_mime(g)),
             show_ids=show_ids,
         )
 
@@ -190,3 +190,7 @@ def render_storyboards_page(services: Services, owner: str) -> None:
                 "from here as `--source` of another command."
             )
             _loose_grid(unfiled, show_ids=True)
+
+
+def _mime(gen: GenerationView) -> str:
+    return gen.asset.mime_type if gen.asset is not None else "video/mp4"
