@@ -243,11 +243,10 @@ def from_answer(exc: pydantic.ValidationError, provider: str | None = None) -> P
     ours (a request the SDK's own types refuse) is not an answer and propagates."""
     if not str(exc.title).endswith(("Response", "Operation")):
         raise exc
-    first = exc.errors()[0] if exc.errors() else {}
-    where = ".".join(str(p) for p in first.get("loc", ()))
-    message = (
-        f"The provider sent an answer that could not be read ({where}: {first.get('msg', exc)})."
-    )
+    details = exc.errors()
+    where = ".".join(str(p) for p in details[0]["loc"]) if details else ""
+    what = details[0]["msg"] if details else str(exc)
+    message = f"The provider sent an answer that could not be read ({where}: {what})."
     return ProviderError(ErrorClass.PERMANENT, message, provider=provider)
 
 

@@ -119,7 +119,8 @@ def finish_video(
 ) -> VideoResult:
     """Poll the operation until done (heartbeat before each wait), then read the video."""
     deadline = time.monotonic() + timeout
-    operation = client.operations.get(types.GenerateVideosOperation(name=operation_name))
+    named = types.GenerateVideosOperation.model_validate({"name": operation_name})
+    operation = client.operations.get(named)
     while not operation.done:
         if heartbeat is not None:
             heartbeat()
