@@ -77,15 +77,14 @@ def job_stats(engine: Engine, since: datetime) -> list[KindStats]:
                 jobs.c.created_at >= since
             )
         ).all()
-        costs: dict[str, float | None] = dict(
-            conn.execute(
+        costs: dict[str, float | None] = {
+            kind: cost
+            for kind, cost in conn.execute(
                 sa.select(ledger.c.kind, sa.func.sum(_cost()))
                 .where(ledger.c.created_at >= since)
                 .group_by(ledger.c.kind)
             )
-            .tuples()
-            .all()
-        )
+        }
     by_kind: dict[str, list[sa.Row]] = defaultdict(list)
     for r in rows:
         by_kind[r.kind].append(r)

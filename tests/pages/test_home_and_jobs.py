@@ -63,7 +63,7 @@ def test_jobs_page_process_next_and_requeue(app: AppTest, app_services: Services
 
     app.button(key="process_next").click().run()
     assert any("Nothing to do" in str(e.label) for e in app.get("expandable")) or any(
-        "no claimable job" in m.value for m in app.markdown
+        "no job that can run now" in m.value for m in app.markdown
     )
 
     app.selectbox(key="job_choice").set_value(broken.id).run()
