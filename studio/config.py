@@ -6,6 +6,8 @@ This is the only module that reads the environment (and `.env`). Everything else
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -94,6 +96,12 @@ class Settings(BaseSettings):
         60, ge=1, validation_alias=_env("STUDIO_LEASE_SECONDS", "lease_seconds")
     )
     max_attempts: int = Field(3, ge=1, validation_alias=_env("STUDIO_MAX_ATTEMPTS", "max_attempts"))
+    video_poll_seconds: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=_env("STUDIO_VIDEO_POLL_SECONDS", "video_poll_seconds"),
+        description="How often a worker asks the provider whether a video is ready",
+    )
     admins: str = Field(
         "",
         validation_alias=_env("STUDIO_ADMINS", "admins"),
@@ -140,10 +148,67 @@ class Settings(BaseSettings):
     google_api_key: SecretStr | None = Field(
         None,
         validation_alias=_env("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GENERATIVE_AI_API_KEY"),
+        description="Gemini API key (Google AI Studio): the Gemini image models only",
     )
-    google_base_url: str | None = Field(None, validation_alias=_env("GOOGLE_BASE_URL"))
+    google_base_url: str | None = Field(
+        None,
+        validation_alias=_env("GOOGLE_BASE_URL"),
+        description="Override of the Gemini API's address (and Vertex AI's, unless set below)",
+    )
+    google_vertex_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("GOOGLE_VERTEX_API_KEY"),
+        description="Vertex AI express-mode API key: Imagen and Veo",
+    )
+    google_cloud_project: str | None = Field(
+        None,
+        validation_alias=_env("GOOGLE_CLOUD_PROJECT"),
+        description="Vertex AI project for Imagen and Veo (with application default credentials)",
+    )
+    google_cloud_location: str = Field(
+        "us-central1",
+        validation_alias=_env("GOOGLE_CLOUD_LOCATION"),
+        description="Vertex AI region for Imagen and Veo",
+    )
+    google_application_credentials: str | None = Field(
+        None,
+        validation_alias=_env("GOOGLE_APPLICATION_CREDENTIALS"),
+        description="Application default credentials file (else gcloud's, or the metadata server)",
+    )
+    google_vertex_base_url: str | None = Field(
+        None, validation_alias=_env("GOOGLE_VERTEX_BASE_URL")
+    )
+    cloudsdk_config: str | None = Field(None, validation_alias=_env("CLOUDSDK_CONFIG"))
+    google_cloud_runtime: str | None = Field(
+        None, validation_alias=_env("K_SERVICE", "GAE_SERVICE", "GCE_METADATA_HOST")
+    )
 
-    @field_validator("openai_api_key", "openrouter_api_key", "google_api_key", mode="before")
+    @field_validator(
+        "openai_api_key",
+        "openrouter_api_key",
+        "google_api_key",
+        "google_vertex_api_key",
+        "google_cloud_project",
+        "google_application_credentials",
+        mode="before",
+    )
     @classmethod
     def _blank_key_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
+
+    def google_adc(self) -> str | None:
+        """Where application default credentials would come from, found without any network:
+        GOOGLE_APPLICATION_CREDENTIALS, gcloud's well-known file, or a Google Cloud runtime's
+        metadata server. None when there are none."""
+        if self.google_application_credentials:
+            path = Path(self.google_application_credentials)
+            return str(path) if path.is_file() else None
+        folder = (
+            Path(self.cloudsdk_config) if self.cloudsdk_config else Path.home() / ".config/gcloud"
+        )
+        well_known = folder / "application_default_credentials.json"
+        if well_known.is_file():
+            return str(well_known)
+        if self.google_cloud_runtime:
+            return "the Google Cloud metadata server"
+        return None

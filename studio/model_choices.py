@@ -46,6 +46,8 @@ class ModelChoice:
 
 @dataclass(frozen=True)
 class UnavailableProvider:
+    """A provider, or one model family of it, that is off, with exactly what is missing."""
+
     name: str
     label: str
     reason: str
@@ -64,12 +66,19 @@ def model_choices(
     statuses: list[ProviderStatus], *, kind: str = "image", mode: str | None = None
 ) -> tuple[list[ModelChoice], list[UnavailableProvider]]:
     """The models of `kind` (that can do `mode`, if given) of every provider that is on, in
-    picker order, and the providers that are off with why."""
+    picker order, and the providers and model families that are off with why."""
     choices: list[ModelChoice] = []
     off: list[UnavailableProvider] = []
     for status in statuses:
-        if not status.available or status.provider is None:
+        off_families = [f for f in status.families if not f.available]
+        if len(status.families) > 1:
+            off += [
+                UnavailableProvider(status.name, f"{status.label} · {f.label}", f.reason)
+                for f in off_families
+            ]
+        elif off_families or not status.available:
             off.append(UnavailableProvider(status.name, status.label, status.reason))
+        if not status.available or status.provider is None:
             continue
         for info in status.models:
             if info.kind != kind or (mode is not None and mode not in info.modes):
@@ -116,7 +125,10 @@ def resolve_model(
     info = next((m for m in offered if m.id == model), None)
     if info is None:
         choices = ", ".join(m.id for m in offered if m.kind == kind) or "none"
-        raise Invalid(f"{status.label} has no model {model!r}; choose one of: {choices}.")
+        off = "".join(
+            f" {f.label} are off: {f.reason}." for f in status.families if not f.available
+        )
+        raise Invalid(f"{status.label} has no model {model!r}; choose one of: {choices}.{off}")
     if info.kind != kind:
         raise Invalid(f"{info.label} makes {info.kind}s, not {kind}s; choose another model.")
     if mode not in info.modes:

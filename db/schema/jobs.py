@@ -13,7 +13,9 @@ from db.types import JSONType, utcnow
 
 JOB_STATUSES = ("pending", "running", "completed", "failed", "canceled")
 JOB_STAGES = ("queued", "processing", "generating", "uploading", "completed")
-ERROR_CLASSES = ("temporary", "permanent", "rate_limit", "auth", "unknown")
+ERROR_CLASSES = (
+    "temporary", "permanent", "rate_limit", "auth", "safety", "out_of_credits", "unknown",
+)  # fmt: skip
 
 
 class Job(Base):
@@ -52,6 +54,10 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     cost_estimate: Mapped[float | None] = mapped_column(sa.Float)
     cost_actual: Mapped[float | None] = mapped_column(sa.Float)
+    # A long provider operation this job started (a video), committed the moment it was
+    # submitted: a job claimed again after a crash resumes it instead of paying for another.
+    provider_operation: Mapped[str | None] = mapped_column(sa.String(500))
+    provider_operation_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = created_column()
     started_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()

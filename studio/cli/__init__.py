@@ -1,4 +1,5 @@
-"""The `studio` command: init, worker, dispatch, enqueue, batch, prune (`studio --help`).
+"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, providers check
+(`studio --help`).
 
 This package is the only part of the studio that reads files named on the command line;
 storyboards.py holds the storyboard commands (enqueue image / image-edit / video, batch)."""
@@ -20,6 +21,7 @@ from studio.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from studio.cli.providers import add_provider_commands
 from studio.cli.storyboards import add_storyboard_commands
 from studio.errors import Conflict, InProgress, LimitExceeded, NotFound, StudioError
 
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("prune", help="delete finished jobs older than N days")
     pr.add_argument("--days", type=int, default=30)
     pr.set_defaults(func=cmd_prune)
+    add_provider_commands(sub)
     return p
 
 

@@ -13,13 +13,19 @@ from studio.errors import Conflict
 from studio.jobs.base import Executor, QueueBase
 from studio.jobs.statements import CLEAR_LEASE, jobs, lit
 
+# After these, a job's stored provider operation is not resumed on requeue: the operation
+# itself failed or was refused, so trying again means starting a new one.
+FINAL_OPERATION_ERRORS = ("permanent", "safety")
+
 
 class EditorActions(QueueBase):
     """Requeue, cancel, clear, reap and prune (mixed into JobQueue)."""
 
     def requeue(self, job_id: str, *, db: Executor | None = None) -> Job:
         """A failed (or canceled) job goes back to pending: same row, same place in its key's
-        order, retry_count + 1, a fresh set of attempts."""
+        order, retry_count + 1, a fresh set of attempts. A provider operation it started is
+        resumed, unless the job failed for good (a refusal, a failed operation): then the
+        requeued job starts a new one."""
         with self._tx(db) as tx:
             row = tx.execute(
                 jobs.update()
@@ -34,6 +40,10 @@ class EditorActions(QueueBase):
                     completed_at=None,
                     cancel_requested=False,
                     held=True,
+                    provider_operation=sa.case(
+                        (jobs.c.error_class.in_(FINAL_OPERATION_ERRORS), None),
+                        else_=jobs.c.provider_operation,
+                    ),
                 )
                 .returning(jobs.c.concurrency_key)
             ).first()

@@ -53,6 +53,16 @@ class JobContext:
         if self.queue.heartbeat(self.job):
             raise JobCanceled()
 
+    def remember_operation(self, name: str) -> None:
+        """Store the provider operation just started (committed now, lease-checked), so a
+        claim of this job after a crash resumes it instead of starting and paying again."""
+        self.queue.record_operation(self.job, name)
+
+    @property
+    def resumed_operation(self) -> str | None:
+        """The provider operation an earlier attempt of this job started, if any."""
+        return self.job.provider_operation
+
     @contextmanager
     def keep_alive(self, every: float | None = None) -> Iterator[None]:
         """Heartbeat from a background thread while a blocking call runs (a provider call that

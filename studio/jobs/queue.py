@@ -341,6 +341,20 @@ class JobQueue(EditorActions):
         self.finish(job, result=result, cost_actual=cost_actual, conn=conn)
         return self.claim(worker_id, kinds=kinds, conn=conn)
 
+    def record_operation(self, job: ClaimedJob, name: str, *, db: Executor | None = None) -> None:
+        """Store the provider operation `job` just started (a video), committed on its own and
+        only while the lease holds (else LeaseLost): a later claim of the job resumes it. Also a
+        heartbeat: the lease is extended."""
+        with self._tx(db) as tx:
+            now = self._now()
+            values = {
+                "provider_operation": name,
+                "provider_operation_at": now,
+                "heartbeat_at": now,
+                "lease_expires_at": self._in(self.lease_seconds),
+            }
+            self._update_held(tx, job, values, jobs.c.id)
+
     def mark_canceled(self, job: ClaimedJob, *, db: Executor | None = None) -> None:
         """The worker saw a cancel request at a stage boundary and discarded its work."""
         with self._tx(db) as tx:

@@ -47,10 +47,30 @@ class JobView:
     lease_owner: str | None
     cancel_requested: bool
     waiting_on: str
+    provider_operation: str | None = None
+    provider_operation_at: datetime | None = None
 
     @property
     def short_id(self) -> str:
         return self.id[:8]
+
+    @property
+    def resumed_operation(self) -> bool:
+        """This attempt took up a provider operation an earlier attempt had started (after a
+        crash or a retry) instead of starting, and paying for, another."""
+        return (
+            self.provider_operation is not None
+            and self.provider_operation_at is not None
+            and self.started_at is not None
+            and self.provider_operation_at < self.started_at
+        )
+
+    @property
+    def operation_note(self) -> str:
+        """What the Jobs page says about the job's provider operation."""
+        if self.resumed_operation:
+            return "resumed provider operation"
+        return "provider operation started" if self.provider_operation else ""
 
 
 def _describe(row: Any) -> str:
@@ -158,6 +178,8 @@ def list_jobs(
             lease_owner=r.lease_owner,
             cancel_requested=r.cancel_requested,
             waiting_on=_waiting_on(r, heads, now),
+            provider_operation=r.provider_operation,
+            provider_operation_at=r.provider_operation_at,
         )
         for r in rows
     ]

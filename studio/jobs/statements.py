@@ -46,6 +46,7 @@ class ClaimedJob:
     sequence: int
     label: str | None
     stage: str = "processing"
+    provider_operation: str | None = None  # an operation an earlier attempt started (a video)
 
 
 def lit(column: sa.ColumnElement[Any], value: str | bool) -> sa.ColumnElement[bool]:

@@ -32,11 +32,20 @@ NO_VIDEO = "The provider returned no video."
 
 
 class ErrorClass(StrEnum):
+    """What went wrong, as the queue sees it: only temporary, rate-limit and unknown errors are
+    retried; the others fail the job at once."""
+
     TEMPORARY = "temporary"
     PERMANENT = "permanent"
     RATE_LIMIT = "rate_limit"
     AUTH = "auth"
+    SAFETY = "safety"  # the provider refused the prompt or the picture
+    OUT_OF_CREDITS = "out_of_credits"  # the account has no credits or quota left
     UNKNOWN = "unknown"
+
+    @property
+    def retried(self) -> bool:
+        return self in (ErrorClass.TEMPORARY, ErrorClass.RATE_LIMIT, ErrorClass.UNKNOWN)
 
 
 class ProviderError(Exception):
@@ -48,15 +57,18 @@ class ProviderError(Exception):
         message: str,
         *,
         retry_after_s: float | None = None,
-        safety: bool = False,
         provider: str | None = None,
     ) -> None:
         super().__init__(message)
         self.error_class = ErrorClass(error_class)
         self.message = message
         self.retry_after_s = retry_after_s
-        self.safety = safety
         self.provider = provider
+
+    @property
+    def safety(self) -> bool:
+        """A safety refusal: permanent, and worth saying so to the user."""
+        return self.error_class is ErrorClass.SAFETY
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,7 @@ class VideoRequest:
     resolution: Literal["720p", "1080p"] = "720p"
     negative_prompt: str | None = None
     seed: int | None = None
+    mime_type: str | None = None  # of `source`; sniffed when None
 
     @classmethod
     def from_params(
@@ -185,12 +198,17 @@ class ModelInfo:
     kind: Literal["image", "video"] = "image"
     modes: tuple[str, ...] = ("text_to_image", "image_to_image", "inpaint")
     price_note: str = ""
+    family: str = ""  # the credential group it belongs to: "gemini", "vertex", ...
 
 
 Heartbeat = Callable[[], None]
 
 
 class Provider(Protocol):
+    """An adapter. Videos are long operations, split so the caller can store the operation's
+    name before waiting for it (a crashed worker then resumes it instead of paying again):
+    `start_video` submits and returns the operation's name, `finish_video` waits for it."""
+
     name: str
     label: str
 
@@ -200,6 +218,41 @@ class Provider(Protocol):
 
     def generate_image(self, model: str, request: ImageRequest) -> ImageResult: ...
 
-    def generate_video(
-        self, model: str, request: VideoRequest, heartbeat: Heartbeat | None = None
+    def start_video(self, model: str, request: VideoRequest) -> str: ...
+
+    def finish_video(
+        self,
+        model: str,
+        operation: str,
+        request: VideoRequest,
+        heartbeat: Heartbeat | None = None,
     ) -> VideoResult: ...
+
+
+def generate_video(
+    provider: Provider, model: str, request: VideoRequest, heartbeat: Heartbeat | None = None
+) -> VideoResult:
+    """Start a video and wait for it (callers that need not survive a crash)."""
+    operation = provider.start_video(model, request)
+    return provider.finish_video(model, operation, request, heartbeat)
+
+
+class NoVideos:
+    """For adapters whose models make only images."""
+
+    name: str
+    label: str
+
+    def start_video(self, model: str, request: VideoRequest) -> str:
+        raise ProviderError(
+            ErrorClass.PERMANENT, f"{self.label} models do not make videos.", provider=self.name
+        )
+
+    def finish_video(
+        self,
+        model: str,
+        operation: str,
+        request: VideoRequest,
+        heartbeat: Heartbeat | None = None,
+    ) -> VideoResult:
+        return self.start_video(model, request)  # type: ignore[return-value]

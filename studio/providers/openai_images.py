@@ -1,14 +1,14 @@
 """OpenAI Images API through the official `openai` SDK: generate, and edit with image + mask.
 
 The studio composites the result over the source after the call (pixels outside the mask stay
-identical), so this adapter only returns the provider's image bytes.
+identical), so this adapter only returns the provider's image bytes. Sizes are snapped to what
+the model accepts before the call (openai_sizes); the cost is that of the size and quality the
+answer says were used.
 """
 
 from __future__ import annotations
 
-import base64
 import io
-import math
 from functools import cached_property
 from typing import Any
 
@@ -18,16 +18,16 @@ from PIL import Image
 from studio.providers import pricing
 from studio.providers.base import (
     ErrorClass,
-    Heartbeat,
     ImageRequest,
     ImageResult,
     ModelInfo,
+    NoVideos,
     ProviderError,
     VideoRequest,
-    VideoResult,
 )
 from studio.providers.errors import SDK_ERRORS, map_exception, no_image_error
-from studio.providers.shared import prompt_with_negative, sniff_mime
+from studio.providers.openai_sizes import size_text
+from studio.providers.shared import decode_base64, prompt_with_negative, sniff_mime
 
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
 LABELS = {
@@ -35,35 +35,8 @@ LABELS = {
     "gpt-image-1.5": "GPT Image 1.5",
     "gpt-image-2": "GPT Image 2",
 }
-FIXED_SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
 QUALITIES = frozenset({"low", "medium", "high", "auto"})
-MAX_EDGE, MAX_PIXELS = 3840, 3840 * 2160
-
-
-def _arbitrary_size(model: str) -> bool:
-    return model.startswith("gpt-image-2")
-
-
-def size_for(model: str, width: int, height: int) -> str:
-    """A size the model accepts, as close as possible to width×height.
-
-    gpt-image-2 takes any W×H divisible by 16 (aspect 1:3..3:1, up to 3840×2160); older GPT
-    image models take 1024×1024, 1536×1024 or 1024×1536 (the nearest aspect ratio wins).
-    """
-    width, height = max(width, 16), max(height, 16)
-    wide, high = float(width), float(height)
-    if not _arbitrary_size(model):
-        ratio = math.log(width / height)
-        w, h = min(FIXED_SIZES, key=lambda s: abs(math.log(s[0] / s[1]) - ratio))
-        return f"{w}x{h}"
-    ratio = min(max(width / height, 1 / 3), 3.0)
-    if width / height != ratio:  # clamp the aspect ratio, keeping the area
-        area = width * height
-        wide, high = math.sqrt(area * ratio), math.sqrt(area / ratio)
-    scale = min(1.0, MAX_EDGE / max(wide, high), math.sqrt(MAX_PIXELS / (wide * high)))
-    w = max(16, int(wide * scale) // 16 * 16)
-    h = max(16, int(high * scale) // 16 * 16)
-    return f"{w}x{h}"
+MAX_IMAGES = 10  # `n` is 1–10
 
 
 def openai_mask(mask: bytes, image: bytes) -> bytes:
@@ -82,7 +55,7 @@ def openai_mask(mask: bytes, image: bytes) -> bytes:
     return buf.getvalue()
 
 
-class OpenAIImagesProvider:
+class OpenAIImagesProvider(NoVideos):
     """`openai` Images API: text_to_image → images.generate; edits → images.edit."""
 
     name = "openai"
@@ -111,18 +84,32 @@ class OpenAIImagesProvider:
 
     def models(self) -> list[ModelInfo]:
         return [
-            ModelInfo(m, LABELS[m], price_note=pricing.price_note(self.name, m)) for m in MODELS
+            ModelInfo(m, LABELS[m], price_note=pricing.price_note(self.name, m), family="gpt-image")
+            for m in MODELS
         ]
+
+    def available_models(self) -> set[str]:
+        """The model ids this key may use: one authenticated `GET /models`."""
+        try:
+            return {m.id for m in self.client.models.list()}
+        except SDK_ERRORS as exc:
+            raise map_exception(exc, self.name) from exc
 
     def estimate_cost(self, model: str, request: ImageRequest | VideoRequest) -> float:
         return pricing.estimate(self.name, model, request)
 
     def generate_image(self, model: str, request: ImageRequest) -> ImageResult:
+        if not 1 <= request.n <= MAX_IMAGES:
+            raise ProviderError(
+                ErrorClass.PERMANENT,
+                f"OpenAI makes 1 to {MAX_IMAGES} images per request, not {request.n}.",
+                provider=self.name,
+            )
         common: dict[str, Any] = {
             "model": model,
             "prompt": prompt_with_negative(request),
-            "size": size_for(model, request.width, request.height),
-            "n": max(request.n, 1),
+            "size": size_text(model, request.width, request.height),
+            "n": request.n,
         }
         if request.quality in QUALITIES:
             common["quality"] = request.quality
@@ -133,7 +120,7 @@ class OpenAIImagesProvider:
                 response = self.client.images.edit(**self._edit_files(request), **common)
         except SDK_ERRORS as exc:
             raise map_exception(exc, self.name) from exc
-        return self._result(model, response)
+        return self._result(model, response, common)
 
     def _edit_files(self, request: ImageRequest) -> dict[str, Any]:
         """The multipart files: `image`, plus `mask` (converted) for inpainting."""
@@ -153,24 +140,19 @@ class OpenAIImagesProvider:
             files["mask"] = ("mask.png", mask, "image/png")
         return files
 
-    def _result(self, model: str, response: Any) -> ImageResult:
-        images = [base64.b64decode(d.b64_json) for d in response.data or [] if d.b64_json]
+    def _result(self, model: str, response: Any, sent: dict[str, Any]) -> ImageResult:
+        images = [decode_base64(d.b64_json, self.name) for d in response.data or [] if d.b64_json]
         if not images:
             raise no_image_error(self.name)
         usage = response.usage.model_dump(exclude_none=True) if response.usage else {}
+        size = response.size or sent["size"]  # what was used, as the answer says
+        quality = response.quality or sent.get("quality")
         return ImageResult(
             images=images,
             mime_type=f"image/{response.output_format or 'png'}",
-            usage=usage,
-            cost_actual=pricing.cost_from_usage(self.name, model, usage)
-            if model.startswith("gpt-image-2") and usage
-            else None,
+            usage={**usage, "size": size, "quality": pricing.budget_quality(quality)},
+            cost_actual=pricing.openai_images_cost(
+                model, usage, size=size, quality=quality, images=len(images)
+            ),
             provider_request_id=getattr(response, "_request_id", None),
-        )
-
-    def generate_video(
-        self, model: str, request: VideoRequest, heartbeat: Heartbeat | None = None
-    ) -> VideoResult:
-        raise ProviderError(
-            ErrorClass.PERMANENT, "OpenAI images models do not make videos.", provider=self.name
         )

@@ -2,16 +2,17 @@
 
 Stages: processing (load the request and its source image) → generating (the
 provider call, with heartbeats from `keep_alive` so a minutes-long Veo operation never loses
-its lease) → uploading (store the bytes in the storyboard-images / storyboard-videos bucket) →
-one transaction writing the asset row, the request's outcome, the entity's current image or
-video (with its time), the usage ledger row and the job's completion. A request's state is its
-job's (studio/jobs/work.py), except for what only it produced: its output, or its own refusal
-inside a whole-storyboard job.
+its lease; a video's operation name is committed the moment it is submitted, and a job claimed
+again after a crash resumes polling it instead of paying for a second video) → uploading (store
+the bytes in the storyboard-images / storyboard-videos bucket) → one transaction writing the
+asset row, the request's outcome, the entity's current image or video (with its time), the usage
+ledger row and the job's completion. A request's state is its job's (studio/jobs/work.py), except
+for what only it produced: its output, or its own refusal inside a whole-storyboard job.
 
 A whole-storyboard image job (payload `generation_ids`) renders its entities one after another;
 each entity's result commits on its own, under a lease check, so a crash loses at most the entity
 in progress and a retry skips the entities already done. A permanent provider refusal of one
-entity fails that entity only; temporary errors retry the job.
+entity (or a safety refusal) fails that entity only; temporary errors retry the job.
 """
 
 from __future__ import annotations
@@ -229,7 +230,8 @@ def _run_storyboard(ctx: JobContext, generation_ids: list[str]) -> dict[str, Any
         try:
             result = _generate_image(ctx, work)
         except ProviderError as err:
-            if err.error_class in (ErrorClass.PERMANENT,) and len(generation_ids) > 1:
+            one_entity = err.error_class in (ErrorClass.PERMANENT, ErrorClass.SAFETY)
+            if one_entity and len(generation_ids) > 1:
                 _refuse_one(services, gid, err)  # one refused prompt does not sink the others
                 failed[gid] = err.message
                 continue
@@ -288,14 +290,21 @@ def run_image(ctx: JobContext) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _generate_video(ctx: JobContext, work: _Work) -> VideoResult:
+def _generate_video(ctx: JobContext, work: _Work) -> tuple[VideoResult, bool]:
+    """The video, and whether it came from an operation an earlier attempt started: that one
+    is resumed (polled), never submitted again; a new one is stored before any waiting."""
     provider = ctx.services.provider(work.provider)
+    request = _video_request(work)
+    operation = ctx.resumed_operation
     with ctx.keep_alive():  # Veo takes minutes: heartbeats keep the lease the whole time
-        result = provider.generate_video(
-            work.model, _video_request(work), heartbeat=_throttled_heartbeat(ctx)
+        if operation is None:
+            operation = provider.start_video(work.model, request)
+            ctx.remember_operation(operation)  # committed now: a crash from here on resumes it
+        result = provider.finish_video(
+            work.model, operation, request, heartbeat=_throttled_heartbeat(ctx)
         )
     result.require_video(work.provider)
-    return result
+    return result, ctx.resumed_operation is not None
 
 
 def run_video(ctx: JobContext) -> dict[str, Any]:
@@ -309,7 +318,7 @@ def run_video(ctx: JobContext) -> dict[str, Any]:
     if work is None:
         return {"generation_id": gid, "already_done": True}
     ctx.stage("generating")
-    result = _generate_video(ctx, work)
+    result, resumed = _generate_video(ctx, work)
     ctx.stage("uploading")
     bucket = services.settings.storyboard_videos_bucket
     stored = outputs.store_video(services, result.video, result.mime_type, bucket)
@@ -320,8 +329,9 @@ def run_video(ctx: JobContext) -> dict[str, Any]:
             "asset_id": asset.id,
             "entity_id": work.entity_id,
             "provider_request_id": result.provider_request_id,
+            "resumed_provider_operation": resumed,
         }
-        units = float(work.params.get("duration_s", 0))
+        units = float(result.usage.get("seconds") or work.params.get("duration_s", 0))
         return outputs.settle(ctx, db, outcome, _charge(work, result, units=units))
 
 

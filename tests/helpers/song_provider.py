@@ -62,7 +62,10 @@ class ScriptedProvider:
         finally:
             call.finished = time.monotonic()
 
-    def generate_video(self, model, request, heartbeat=None):  # type: ignore[no-untyped-def]
+    def start_video(self, model, request):  # type: ignore[no-untyped-def]
+        raise ProviderError("permanent", "no videos here")
+
+    def finish_video(self, model, operation, request, heartbeat=None):  # type: ignore[no-untyped-def]
         raise ProviderError("permanent", "no videos here")
 
 

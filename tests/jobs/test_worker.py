@@ -42,17 +42,27 @@ def test_stages_are_recorded_and_result_stored(services: Services) -> None:
 def test_provider_errors_follow_queue_rules(services: Services) -> None:
     def run(ctx: JobContext) -> None:
         ctx.stage("generating")
-        raise ProviderError(
-            "permanent", "The provider refused this prompt for safety reasons.", safety=True
-        )
+        raise ProviderError("safety", "The provider refused this prompt for safety reasons.")
 
     _kind(services, "t_refuse", run)
     job = services.queue.enqueue("t_refuse")
     outcome = process_next(services, "w")
     assert outcome.status == "failed"
     row = services.queue.get(job.id)
-    assert row.error_class == "permanent" and row.failure_stage == "generating"
+    assert row.error_class == "safety" and row.failure_stage == "generating"
+    assert row.attempts == 1  # a refusal is not retried
     assert row.last_error == "The provider refused this prompt for safety reasons."
+
+
+def test_out_of_credits_fails_at_once(services: Services) -> None:
+    def run(ctx: JobContext) -> None:
+        raise ProviderError("out_of_credits", "Out of credits at OpenAI: You exceeded your quota.")
+
+    _kind(services, "t_credits", run)
+    job = services.queue.enqueue("t_credits")
+    assert process_next(services, "w").status == "failed"
+    row = services.queue.get(job.id)
+    assert (row.status, row.error_class, row.attempts) == ("failed", "out_of_credits", 1)
 
 
 def test_studio_errors_fail_at_once_unless_marked_temporary(services: Services) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from db.schema import Job
+from db.types import utcnow
 from studio.services import Services
 
 
@@ -14,6 +18,30 @@ def test_home_shows_name_and_configuration(app: AppTest) -> None:
     text = " ".join(m.value for m in app.markdown)
     assert "Offline renderer" in text and "OPENAI_API_KEY is not set" in text
     assert any("SQLite" in str(m.value) for m in app.metric)
+
+
+def test_home_says_per_model_family_what_is_on_and_what_is_missing(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Gemini API key alone turns the Gemini image models on, not Imagen and Veo."""
+    for name in ("GOOGLE_VERTEX_API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_API_KEY", "AIza-gemini")
+    app.run()
+    assert not app.exception
+    [google] = [m.value for m in app.markdown if "**Google**" in m.value]
+    lines = google.split("\n")
+    assert lines[0].startswith(
+        ":green[:material/check_circle:] **Google** — Gemini image models on"
+    )
+    assert (
+        "**Gemini image models** — Gemini API key set (GOOGLE_API_KEY) · Gemini 2.5 Flash"
+        in lines[1]
+    )
+    assert lines[2].startswith(
+        "- :gray[:material/block:] **Imagen and Veo** — Imagen and Veo need Vertex AI: set GOOGLE_CLOUD_PROJECT"
+    )
+    assert "the Gemini API key in GOOGLE_API_KEY does not work on Vertex AI" in lines[2]
 
 
 def test_jobs_page_process_next_and_requeue(app: AppTest, app_services: Services) -> None:
@@ -101,3 +129,23 @@ def test_monitoring_draws_a_single_day_of_data(app: AppTest, app_services: Servi
     lines = [s for s in specs if "line" in json.dumps(s.get("mark", ""))]
     assert lines, "the completion-time chart is drawn"
     assert all(s["mark"].get("point") for s in lines), "each day is a visible point"
+
+
+def test_jobs_page_shows_a_resumed_provider_operation(app: AppTest, app_services: Services) -> None:
+    """A job that took up an operation an earlier attempt started says so."""
+    queue = app_services.queue
+    job = queue.enqueue("noop", label="video of the quay")
+    first = queue.claim("w1")
+    queue.record_operation(
+        first, "projects/p/locations/l/publishers/google/models/veo/operations/7"
+    )
+    with app_services.db() as db:  # the worker died; its lease ran out
+        db.execute(sa.update(Job).where(Job.id == job.id).values(lease_expires_at=utcnow()))
+    queue.reap()
+    again = queue.claim("w2")
+    assert again.provider_operation and again.provider_operation.endswith("/operations/7")
+    app.switch_page("pages/jobs.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    row = table[table["Job"] == "video of the quay"].iloc[0]
+    assert row["Provider operation"] == "resumed provider operation"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from studio.providers.google import GoogleProvider
+from studio.providers.google import GoogleProvider, VertexAccess
 from studio.providers.openai_images import OpenAIImagesProvider
 from studio.providers.openrouter import OpenRouterProvider
 from tests.providers.fakes import GoogleFake, OpenAIFake, OpenRouterFake
@@ -52,8 +52,16 @@ def openrouter_provider(openrouter_fake: OpenRouterFake) -> OpenRouterProvider:
     )
 
 
+def google_adapter(
+    fake: GoogleFake, vertex: VertexAccess | None = None, **kw: object
+) -> GoogleProvider:
+    """Both families: the fake's Gemini API key, and its Vertex express key (or `vertex`)."""
+    options: dict[str, object] = {"timeout": TIMEOUT, "max_retries": 0, "poll_interval": 0.01}
+    options.update(kw)
+    access = vertex or VertexAccess("express", api_key=fake.vertex_key)
+    return GoogleProvider(fake.api_key, access, base_url=fake.url, **options)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def google_provider(google_fake: GoogleFake) -> GoogleProvider:
-    return GoogleProvider(
-        "test", base_url=google_fake.url, timeout=TIMEOUT, max_retries=0, poll_interval=0.01
-    )
+    return google_adapter(google_fake)

@@ -60,8 +60,13 @@ def test_session_generation_with_openai(
     with services.db() as db:
         gen = db.get(ImageGeneration, generation.id)
         ledger = db.scalars(sa.select(UsageLedger)).one()
-    # PROVIDERS.md usage: 10 text-in, 40 image-in, 50 image-out tokens at 5 / 8 / 30 per 1M.
-    assert gen.cost_actual == pytest.approx((10 * 5 + 40 * 8 + 50 * 30) / 1_000_000)
+    # The usage the API reported, at $5 per 1M text-in and $30 per 1M image-out tokens.
+    usage = ledger.usage
+    text_in = usage["input_tokens_details"]["text_tokens"]
+    image_out = usage["output_tokens_details"]["image_tokens"]
+    assert image_out == 4160  # a 1024² image at quality "auto", which came back as high
+    assert gen.cost_actual == pytest.approx((text_in * 5 + image_out * 30) / 1_000_000)
     assert ledger.provider == "openai" and ledger.model == "gpt-image-2"
     assert ledger.cost_actual == pytest.approx(gen.cost_actual)
-    assert ledger.usage["total_tokens"] == 100
+    assert usage["total_tokens"] == text_in + image_out
+    assert openai_fake.refused == []

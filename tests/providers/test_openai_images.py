@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import openai
 import pytest
 from PIL import Image
 
 from studio.providers.base import ErrorClass, ImageRequest, ProviderError
-from studio.providers.openai_images import OpenAIImagesProvider, openai_mask, size_for
+from studio.providers.openai_images import OpenAIImagesProvider, openai_mask
+from studio.providers.openai_sizes import size_text, valid
 from tests.providers.fakes import FAKE_PNG, OpenAIFake, openai_error, png
 
 
@@ -48,12 +50,15 @@ def test_text_to_image_posts_generation_json(
     }
     assert result.images == [FAKE_PNG, FAKE_PNG]
     assert result.mime_type == "image/png"
-    assert result.usage["output_tokens_details"] == {"image_tokens": 50}
-    assert result.cost_actual is None  # per-image priced model: the estimate stands
+    assert result.usage["output_tokens_details"]["image_tokens"] == 2 * 408
+    # Per-image price of the size and quality used (1536x1024 low: $0.013) × 2, plus the
+    # prompt's text tokens at $5 per 1M.
+    text_in = result.usage["input_tokens_details"]["text_tokens"]
+    assert result.cost_actual == pytest.approx(2 * 0.013 + text_in * 5 / 1e6)
     assert result.provider_request_id == "req_fake_1"
 
 
-def test_gpt_image_2_any_size_and_cost_from_usage(
+def test_gpt_image_2_snapped_size_and_cost_from_usage(
     openai_provider: OpenAIImagesProvider, openai_fake: OpenAIFake
 ) -> None:
     request = ImageRequest(
@@ -62,11 +67,69 @@ def test_gpt_image_2_any_size_and_cost_from_usage(
     result = openai_provider.generate_image("gpt-image-2", request)
 
     body = openai_fake.last().json
-    assert body["size"] == "992x592"  # divisible by 16
+    assert body["size"] == "1056x640"  # divisible by 16 and at least 655,360 pixels
     assert "quality" not in body  # not given → provider default
     assert body["prompt"] == "city\n\nAvoid: people"
-    # usage: 10 text in × $5 + 40 image in × $8 + 50 image out × $30 per 1M
-    assert result.cost_actual == pytest.approx((10 * 5 + 40 * 8 + 50 * 30) / 1e6)
+    usage = result.usage
+    text_in = usage["input_tokens_details"]["text_tokens"]
+    image_out = usage["output_tokens_details"]["image_tokens"]
+    # usage: text in × $5 + image out × $30 per 1M
+    assert result.cost_actual == pytest.approx((text_in * 5 + image_out * 30) / 1e6)
+    assert (usage["size"], usage["quality"]) == ("1056x640", "high")  # "auto" came back as high
+
+
+@pytest.mark.parametrize(
+    ("w", "h", "sent"), [(512, 512, "816x816"), (1000, 600, "1056x640"), (640, 640, "816x816")]
+)
+def test_small_presets_never_send_a_size_gpt_image_2_refuses(
+    w: int, h: int, sent: str, openai_provider: OpenAIImagesProvider, openai_fake: OpenAIFake
+) -> None:
+    """gpt-image-2 needs at least 655,360 pixels: the "Small 512 × 512" preset is snapped up."""
+    result = openai_provider.generate_image(
+        "gpt-image-2", ImageRequest("text_to_image", "x", width=w, height=h)
+    )
+    assert openai_fake.last().json["size"] == sent and result.images == [FAKE_PNG]
+    assert openai_fake.refused == []
+
+
+def test_fake_refuses_what_openai_refuses(openai_fake: OpenAIFake) -> None:
+    client = openai.OpenAI(api_key="test", base_url=f"{openai_fake.url}/v1", max_retries=0)
+    cases = [
+        ({"model": "gpt-image-2", "size": "512x512"}, "invalid_value", "655,360"),
+        ({"model": "gpt-image-2", "size": "1000x600"}, "invalid_value", "divisible by 16"),
+        ({"model": "gpt-image-2", "size": "3840x1024"}, "invalid_value", "aspect ratio"),
+        ({"model": "gpt-image-2", "size": "4096x4096"}, "invalid_value", "longest edge"),
+        ({"model": "gpt-image-1.5", "size": "1920x1088"}, "invalid_value", "Supported values"),
+        ({"model": "gpt-image-1.5", "n": 11}, "integer_above_max_value", "maximum"),
+        ({"model": "gpt-image-1.5", "n": 0}, "integer_below_min_value", "minimum"),
+        ({"model": "gpt-image-1.5", "quality": "ultra"}, "invalid_value", "ultra"),
+        ({"model": "gpt-image-1", "size": "1024x1024"}, "model_not_found", "gpt-image-1"),
+        (
+            {"model": "gpt-image-1.5", "response_format": "b64_json"},
+            "unknown_parameter",
+            "response_format",
+        ),
+        (
+            {"model": "gpt-image-1.5", "extra_body": {"colour": "red"}},
+            "unknown_parameter",
+            "colour",
+        ),
+    ]
+    for fields, code, words in cases:
+        with pytest.raises(openai.APIStatusError) as info:
+            client.images.generate(prompt="x", **fields)  # type: ignore[arg-type]
+        assert info.value.code == code, fields
+        assert words in info.value.message, fields
+    assert len(openai_fake.refused) == len(cases)
+
+
+def test_more_than_ten_images_is_refused_before_the_call(
+    openai_provider: OpenAIImagesProvider, openai_fake: OpenAIFake
+) -> None:
+    with pytest.raises(ProviderError) as info:
+        openai_provider.generate_image("gpt-image-1.5", ImageRequest("text_to_image", "x", n=11))
+    assert info.value.error_class is ErrorClass.PERMANENT and "1 to 10 images" in info.value.message
+    assert openai_fake.requests == []
 
 
 def test_image_to_image_posts_multipart_edit_without_mask(
@@ -126,17 +189,16 @@ def test_mask_of_another_size_is_scaled_to_the_image() -> None:
     [
         ("gpt-image-1-mini", 1024, 1024, "1024x1024"),
         ("gpt-image-1.5", 768, 1280, "1024x1536"),
-        ("gpt-image-2", 5000, 5000, "2880x2880"),  # capped at 3840×2160 pixels
+        ("gpt-image-2", 5000, 5000, "2880x2880"),  # capped at 8,294,400 pixels
         ("gpt-image-2", 4000, 1000, "3456x1152"),  # clamped to 3:1, same area
         ("gpt-image-2", 1920, 1080, "1920x1072"),
+        ("gpt-image-2", 2160, 3840, "2160x3840"),  # valid as asked
+        ("gpt-image-2", 512, 512, "816x816"),  # raised to the 655,360-pixel minimum
     ],
 )
 def test_size_mapping(model: str, w: int, h: int, size: str) -> None:
-    assert size_for(model, w, h) == size
-    sw, sh = map(int, size.split("x"))
-    if model == "gpt-image-2":
-        assert sw % 16 == 0 and sh % 16 == 0 and sw * sh <= 3840 * 2160
-        assert 1 / 3 <= sw / sh <= 3
+    assert size_text(model, w, h) == size
+    assert valid(model, *map(int, size.split("x")))
 
 
 def test_sdk_retries_are_used_not_a_hand_loop(openai_fake: OpenAIFake) -> None:

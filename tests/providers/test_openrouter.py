@@ -8,7 +8,8 @@ import pytest
 
 from studio.providers.base import ErrorClass, ImageRequest, ProviderError, Turn
 from studio.providers.openrouter import OpenRouterProvider
-from tests.providers.fakes import FAKE_PNG, OpenRouterFake, Reply, chat_completion, png
+from tests.providers.fakes import FAKE_PNG, OpenRouterFake, Reply, b64, chat_completion, png
+from tests.providers.fakes.openrouter_fake import usage_for
 
 MODEL = "google/gemini-2.5-flash-image"
 
@@ -35,7 +36,8 @@ def test_text_to_image_carries_conversation_modalities_and_app_headers(
     assert (req.method, req.path) == ("POST", "/api/v1/chat/completions")
     assert req.headers["authorization"] == "Bearer test"
     assert req.headers["http-referer"] == "https://studio.example"
-    assert req.headers["x-title"] == "Image Studio Tests"
+    assert req.headers["x-openrouter-title"] == "Image Studio Tests"
+    assert req.headers["x-title"] == "Image Studio Tests"  # the older name, still accepted
     assert req.headers["x-conversation-id"] == "song-42"
     assert req.headers["x-session-id"] == "song-42"
     body = req.json
@@ -49,14 +51,18 @@ def test_text_to_image_carries_conversation_modalities_and_app_headers(
 
     assert result.images == [FAKE_PNG]
     assert result.text == "Here is your image."
-    assert result.usage == {"prompt_tokens": 20, "completion_tokens": 1300, "total_tokens": 1320}
-    assert result.cost_actual == pytest.approx(1300 * 30 / 1e6)
+    assert result.usage["completion_tokens"] == 1300
+    assert result.cost_actual == pytest.approx(result.usage["cost"])  # as OpenRouter reports it
+    assert result.cost_actual == pytest.approx((20 * 0.3 + 1300 * 30) / 1e6)
     assert result.provider_request_id == "gen-fake-1"
 
 
-def test_earlier_verses_are_replayed_as_turns_with_text_and_images(
-    openrouter_provider: OpenRouterProvider, openrouter_fake: OpenRouterFake
+@pytest.mark.parametrize("model", [MODEL, "google/gemini-3.1-flash-image"])
+def test_earlier_verses_are_replayed_as_user_reference_images(
+    model: str, openrouter_provider: OpenRouterProvider, openrouter_fake: OpenRouterFake
 ) -> None:
+    """Gemini 3 refuses replayed assistant images without their reasoning details (which a
+    stored thumbnail cannot carry): earlier pictures go back inside the user's message."""
     thumb = png((16, 16), (5, 6, 7))
     context = [
         Turn("user", "verse one: a lighthouse"),
@@ -65,16 +71,79 @@ def test_earlier_verses_are_replayed_as_turns_with_text_and_images(
     request = ImageRequest(
         mode="text_to_image", prompt="verse two: the storm", context=context, conversation_id="s"
     )
-    openrouter_provider.generate_image(MODEL, request)
+    result = openrouter_provider.generate_image(model, request)
+    assert result.images == [FAKE_PNG] and openrouter_fake.refused == []
 
-    messages = openrouter_fake.last().json["messages"]
-    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
-    assert messages[0]["content"] == [{"type": "text", "text": "verse one: a lighthouse"}]
-    text_part, image_part = messages[1]["content"]
-    assert text_part == {"type": "text", "text": "A lighthouse at dusk."}
-    assert image_part["type"] == "image_url"
-    assert decode_data_url(image_part["image_url"]["url"]) == ("image/png", thumb)
-    assert messages[2]["content"] == [{"type": "text", "text": "verse two: the storm"}]
+    (message,) = openrouter_fake.last().json["messages"]
+    assert message["role"] == "user"
+    texts = [p["text"] for p in message["content"] if p["type"] == "text"]
+    assert "Earlier request: verse one: a lighthouse" in texts
+    assert "Your answer to it: A lighthouse at dusk." in texts
+    assert texts[-1] == "verse two: the storm"
+    (image,) = [p for p in message["content"] if p["type"] == "image_url"]
+    assert decode_data_url(image["image_url"]["url"]) == ("image/png", thumb)
+
+
+def test_fake_refuses_gemini_3_assistant_images_without_reasoning_details(
+    openrouter_fake: OpenRouterFake,
+) -> None:
+    import openai
+
+    client = openai.OpenAI(api_key="test", base_url=f"{openrouter_fake.url}/api/v1", max_retries=0)
+    image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{b64(FAKE_PNG)}"}}
+    messages = [
+        {"role": "user", "content": "a boat"},
+        {"role": "assistant", "content": [image]},
+        {"role": "user", "content": "now at night"},
+    ]
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="google/gemini-3.1-flash-image",
+            messages=messages,
+            modalities=["image", "text"],  # type: ignore[arg-type]
+        )
+    assert "missing a thought_signature" in str(info.value.body)
+
+
+def test_long_conversation_ids_fit_the_256_character_session_limit(
+    openrouter_provider: OpenRouterProvider, openrouter_fake: OpenRouterFake
+) -> None:
+    long_id = "song-" + "x" * 300
+    openrouter_provider.generate_image(
+        MODEL, ImageRequest("text_to_image", "x", conversation_id=long_id)
+    )
+    req = openrouter_fake.last()
+    assert openrouter_fake.refused == []
+    assert (
+        len(req.json["session_id"]) <= 256 and req.headers["x-session-id"] == req.json["session_id"]
+    )
+    again = ImageRequest("text_to_image", "y", conversation_id=long_id)
+    openrouter_provider.generate_image(MODEL, again)
+    assert openrouter_fake.last().json["session_id"] == req.json["session_id"]  # stable
+
+
+def test_fake_refuses_a_session_id_over_256_characters(openrouter_fake: OpenRouterFake) -> None:
+    import openai
+
+    client = openai.OpenAI(api_key="test", base_url=f"{openrouter_fake.url}/api/v1", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": "x"}],
+            extra_body={"session_id": "s" * 257},
+        )
+    assert "session_id" in str(info.value.body)
+
+
+def test_byok_cost_adds_the_upstream_inference_cost() -> None:
+    with OpenRouterFake(byok=True) as fake:
+        provider = OpenRouterProvider("test", base_url=f"{fake.url}/api/v1", max_retries=0)
+        result = provider.generate_image(MODEL, ImageRequest("text_to_image", "x"))
+    usage = usage_for(MODEL, 20, 1, byok=True)
+    assert result.cost_actual == pytest.approx(
+        usage["cost"] + usage["cost_details"]["upstream_inference_cost"]
+    )
+    assert result.cost_actual == pytest.approx(1.05 * (20 * 0.3 + 1300 * 30) / 1e6)
 
 
 @pytest.mark.parametrize("mode", ["image_to_image", "inpaint"])
@@ -87,7 +156,7 @@ def test_edit_sends_source_as_image_part_and_never_the_mask(
     result = openrouter_provider.generate_image(MODEL, request)
 
     (message,) = openrouter_fake.last().json["messages"]
-    text, image = message["content"]
+    text, image = message["content"]  # no context: the prompt and the source only
     assert text == {"type": "text", "text": "make it night"}
     assert decode_data_url(image["image_url"]["url"]) == ("image/png", source)
     assert mask not in openrouter_fake.last().body  # nor anywhere else in the request
@@ -110,9 +179,10 @@ def test_n_images_are_n_completions(
     assert result.images == [FAKE_PNG, FAKE_PNG]
     assert len(openrouter_fake.requests) == 2
     assert result.usage["completion_tokens"] == 2600
+    assert result.cost_actual == pytest.approx(2 * (20 * 0.3 + 1300 * 30) / 1e6)
 
 
-def test_reported_cost_is_used_when_present(
+def test_reported_cost_is_used(
     openrouter_provider: OpenRouterProvider, openrouter_fake: OpenRouterFake
 ) -> None:
     usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3, "cost": 0.0412}
@@ -141,7 +211,7 @@ def test_upstream_image_safety_finish_is_a_safety_refusal(
     openrouter_fake.enqueue(Reply(200, body))
     with pytest.raises(ProviderError) as info:
         openrouter_provider.generate_image(MODEL, ImageRequest("text_to_image", "x"))
-    assert info.value.safety and info.value.error_class is ErrorClass.PERMANENT
+    assert info.value.safety and info.value.error_class is ErrorClass.SAFETY
     assert info.value.message.startswith("The provider refused this prompt for safety reasons")
 
 

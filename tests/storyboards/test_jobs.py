@@ -21,9 +21,9 @@ from db.types import utcnow
 from studio import storyboards as sb
 from studio.jobs.queue import LeaseLost
 from studio.jobs.worker import process_next, run_claimed
-from studio.providers.google import GoogleProvider
 from studio.services import Services
 from tests.conftest import make_settings
+from tests.providers.conftest import google_adapter
 from tests.providers.fakes import FAKE_MP4, FAKE_PNG, GoogleFake, decode_b64_any
 
 OWNER = "alice"
@@ -38,10 +38,16 @@ def google_fake() -> Iterator[GoogleFake]:
 def google_services(
     tmp_path: Path, db_url: str, engine: sa.Engine, fake: GoogleFake, poll: float = 0.02
 ) -> Services:
-    settings = make_settings(tmp_path, db_url, google_api_key="test", google_base_url=fake.url)
+    settings = make_settings(
+        tmp_path,
+        db_url,
+        google_api_key=fake.api_key,
+        google_vertex_api_key=fake.vertex_key,
+        google_base_url=fake.url,
+    )
     services = Services.build(settings, engine=engine, migrate=False)
     # Fast polling and no SDK retries against the fake (the defaults poll Veo every 10 s).
-    fast = GoogleProvider("test", base_url=fake.url, timeout=10, max_retries=0, poll_interval=poll)
+    fast = google_adapter(fake, timeout=10, poll_interval=poll)
     services.providers = [
         dataclasses.replace(s, provider=fast) if s.name == "google" else s
         for s in services.providers
@@ -116,9 +122,10 @@ def test_all_four_modes_with_google(
     assert "veo-3.1-fast-generate-preview" in start.path
     instance, parameters = start.json["instances"][0], start.json["parameters"]
     assert instance["prompt"] == "The lion walks" and "image" not in instance
+    # Veo makes 1080p only at 8 s: the 6 s asked for are sent (and billed) as 8 s.
     assert (parameters["aspectRatio"], parameters["durationSeconds"], parameters["resolution"]) == (
         "9:16",
-        6,
+        8,
         "1080p",
     )
     polls = [r for r in google_fake.requests if r.path.endswith(":fetchPredictOperation")]
@@ -152,9 +159,10 @@ def test_all_four_modes_with_google(
         ("storyboard_video", "google"),
         ("storyboard_video", "google"),
     ]
-    assert ledger[2].cost_actual == pytest.approx(0.15 * 6)  # Veo fast, 6 seconds
-    assert ledger[3].cost_estimate == pytest.approx(0.15 * 4)
-    assert ledger[0].usage["candidates_token_count"] == 1290
+    assert ledger[2].cost_estimate == ledger[2].cost_actual == pytest.approx(0.15 * 8)
+    assert ledger[3].cost_estimate == ledger[3].cost_actual == pytest.approx(0.15 * 4)
+    assert ledger[0].usage["candidates_token_count"] == 1290 + 8  # image and text tokens
+    assert google_fake.refused == []
     assert len(entity_view(services, board_id, entity_id).history("video")) == 1
 
 
@@ -286,14 +294,14 @@ def test_cancel_while_a_video_renders(services: Services, monkeypatch: pytest.Mo
     from studio.providers.local import LocalProvider
 
     started, release = threading.Event(), threading.Event()
-    real = LocalProvider.generate_video
+    real = LocalProvider.finish_video
 
-    def slow(self, model, request, heartbeat=None):  # type: ignore[no-untyped-def]
+    def slow(self, model, operation, request, heartbeat=None):  # type: ignore[no-untyped-def]
         started.set()
         release.wait(10)
-        return real(self, model, request, heartbeat)
+        return real(self, model, operation, request, heartbeat)
 
-    monkeypatch.setattr(LocalProvider, "generate_video", slow)
+    monkeypatch.setattr(LocalProvider, "finish_video", slow)
     board_id, entity_id = scene(services)
     gen = sb.request_video(
         services,
@@ -313,3 +321,62 @@ def test_cancel_while_a_video_renders(services: Services, monkeypatch: pytest.Mo
     assert result[0].status == "canceled"
     view = entity_view(services, board_id, entity_id)
     assert view.video is None and view.generations[0].status == "canceled"
+
+
+def _due_now(services: Services) -> None:
+    with services.db() as db:
+        db.execute(sa.update(Job).values(run_after=utcnow()))
+
+
+def test_a_retried_video_job_resumes_its_operation_instead_of_paying_again(
+    tmp_path: Path, db_url: str, engine: sa.Engine, google_fake: GoogleFake
+) -> None:
+    from studio.jobs.reads import list_jobs
+    from tests.providers.fakes import google_error
+
+    services = google_services(tmp_path, db_url, engine, google_fake)
+    board_id, entity_id = scene(services)
+    gen = sb.request_video(services, OWNER, prompt="x", entity_id=entity_id, idempotency_key="r")
+    # The submission goes through; polling then meets an outage: the job goes back to the queue.
+    google_fake.enqueue(google_error(503, "The service is unavailable."), path=":fetchPredict")
+    assert process_next(services, "w1").status == "pending"
+    job = services.queue.get(gen.job_id)
+    assert job.provider_operation.endswith("/operations/op-1") and job.provider_operation_at
+    assert len(google_fake.submissions) == 1
+    _due_now(services)
+    assert process_next(services, "w2").status == "completed"
+    assert len(google_fake.submissions) == 1  # polled again, never submitted again
+    job = services.queue.get(gen.job_id)
+    assert job.result["resumed_provider_operation"] is True and job.attempts == 2
+    [row] = list_jobs(services.engine)
+    assert row.operation_note == "resumed provider operation"
+    assert entity_view(services, board_id, entity_id).video is not None
+    with services.db() as db:
+        ledger = db.scalars(sa.select(UsageLedger)).all()
+    assert len(ledger) == 1 and ledger[0].cost_actual == pytest.approx(0.15 * 8)
+
+
+def test_requeue_resumes_an_operation_unless_it_failed_for_good(
+    tmp_path: Path, db_url: str, engine: sa.Engine, google_fake: GoogleFake
+) -> None:
+    from tests.providers.fakes import Reply, google_error
+
+    services = google_services(tmp_path, db_url, engine, google_fake)
+    services.queue.max_attempts = 1
+    _, entity_id = scene(services)
+    # Polling kept failing until the attempts ran out: requeued, the operation is resumed.
+    first = sb.request_video(services, OWNER, prompt="x", entity_id=entity_id, idempotency_key="a")
+    google_fake.enqueue(google_error(503, "Unavailable."), path=":fetchPredict")
+    assert process_next(services, "w").status == "failed"
+    services.queue.requeue(first.job_id)
+    assert process_next(services, "w").status == "completed"
+    assert len(google_fake.submissions) == 1
+    # The operation itself failed: requeued, the job starts a new one.
+    second = sb.request_video(services, OWNER, prompt="y", entity_id=entity_id, idempotency_key="b")
+    failed = {"name": "n", "done": True, "error": {"code": 3, "message": "Bad prompt."}}
+    google_fake.enqueue(Reply(200, failed), path=":fetchPredict")
+    assert process_next(services, "w").status == "failed"
+    services.queue.requeue(second.job_id)
+    assert services.queue.get(second.job_id).provider_operation is None
+    assert process_next(services, "w").status == "completed"
+    assert len(google_fake.submissions) == 3

@@ -579,7 +579,7 @@ def test_one_refused_entity_does_not_sink_the_others(
 
     def picky(self, model, request):  # type: ignore[no-untyped-def]
         if "Keeper" in request.prompt:
-            raise ProviderError("permanent", "Refused for safety reasons.", safety=True)
+            raise ProviderError("safety", "Refused for safety reasons.")
         return real(self, model, request)
 
     monkeypatch.setattr(LocalProvider, "generate_image", picky)

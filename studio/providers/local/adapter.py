@@ -5,6 +5,7 @@ Images come from the painter, videos from the video module. No database, no stor
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
@@ -18,6 +19,7 @@ from studio.providers.base import (
     ProviderError,
     VideoRequest,
     VideoResult,
+    generate_video,
 )
 from studio.providers.local.painter import blend, encode_png, render_scene
 from studio.providers.local.video import FPS, encode_video, ken_burns_frames, scene_frames
@@ -49,6 +51,7 @@ class LocalProvider:
                 kind="image",
                 modes=("text_to_image", "image_to_image", "inpaint"),
                 price_note="free, offline",
+                family="offline",
             ),
             ModelInfo(
                 VIDEO_MODEL,
@@ -56,6 +59,7 @@ class LocalProvider:
                 kind="video",
                 modes=("text_to_video", "image_to_video"),
                 price_note="free, offline",
+                family="offline",
             ),
         ]
 
@@ -96,8 +100,31 @@ class LocalProvider:
             cost_actual=0.0,
         )
 
-    def generate_video(
-        self, model: str, request: VideoRequest, heartbeat: Heartbeat | None = None
+    def start_video(self, model: str, request: VideoRequest) -> str:
+        """Check the request; the "operation" is named after what it will render."""
+        _check_model(model, VIDEO_MODEL)
+        _video_shape(request)
+        if request.source is None:
+            _require_prompt(request.prompt)
+        digest = hashlib.sha256(
+            repr(
+                (
+                    request.prompt,
+                    request.seed,
+                    request.aspect_ratio,
+                    request.duration_s,
+                    request.resolution,
+                )
+            ).encode()
+        )
+        return f"local-video/{digest.hexdigest()[:16]}"
+
+    def finish_video(
+        self,
+        model: str,
+        operation: str,
+        request: VideoRequest,
+        heartbeat: Heartbeat | None = None,
     ) -> VideoResult:
         """Render a short clip at 12 fps.
 
@@ -119,7 +146,14 @@ class LocalProvider:
             mime_type=mime,
             usage={"renderer": "local", "frames": frames},
             cost_actual=0.0,
+            provider_request_id=operation,
         )
+
+    def generate_video(
+        self, model: str, request: VideoRequest, heartbeat: Heartbeat | None = None
+    ) -> VideoResult:
+        """Start and finish in one go."""
+        return generate_video(self, model, request, heartbeat)
 
 
 # --------------------------------------------------------------------------- validation

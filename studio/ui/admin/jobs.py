@@ -30,6 +30,7 @@ def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
                 "Status": r.status,
                 "Stage": r.stage,
                 "Waiting on": r.waiting_on,
+                "Provider operation": r.operation_note,
                 "Kind": r.kind,
                 "Attempts": f"{r.attempts}/{r.max_attempts}",
                 "Retries": r.retry_count,
@@ -146,6 +147,13 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
                 st.rerun()
             if cols[3].button("Clear…", key="clear"):
                 _confirm_clear(services, job)
+    if job.provider_operation:
+        what = "Resumed" if job.resumed_operation else "Started"
+        st.caption(
+            f"{what} provider operation `{job.provider_operation}` "
+            f"(submitted {_fmt_time(job.provider_operation_at)}); it is paid once, and a "
+            "retry of this job polls it again instead of starting another."
+        )
     if job.last_error:
         st.caption(
             f"Last error ({job.error_class or 'unknown'}, at {job.failure_stage or '?'}): "

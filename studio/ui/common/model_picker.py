@@ -40,6 +40,6 @@ def pick_model(
     )
     if off:
         st.caption(
-            "Off: " + "; ".join(f"{p.label} ({p.reason})" for p in off) + ". See the README."
+            "Off: " + "; ".join(f"{p.label} ({p.reason})" for p in off) + ". See docs/providers.md."
         )
     return by_key.get(picked)

@@ -1,4 +1,5 @@
-"""The configuration panel: database, storage, worker and providers (with why some are off)."""
+"""The configuration panel: database, storage, worker, and providers per model family (what is
+on, and exactly what is missing for the rest)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from db.engine import database_label
 from studio.jobs.reads import job_counts
+from studio.providers.registry import ProviderStatus
 from studio.services import Services
 
 
@@ -32,8 +34,29 @@ def render_configuration(services: Services) -> None:
 
         st.markdown("**Providers**")
         for status in services.providers:
-            icon = ":material/check_circle:" if status.available else ":material/block:"
-            color = "green" if status.available else "gray"
-            models = ", ".join(m.label for m in status.models)
-            detail = f"{status.reason}" + (f" · {models}" if models else "")
-            st.markdown(f":{color}[{icon}] **{status.label}** — {detail}")
+            render_provider(status)
+        st.caption("Set-up, prices and `studio providers check`: docs/providers.md.")
+
+
+def provider_lines(status: ProviderStatus) -> list[str]:
+    """Markdown lines for one provider: itself, then each of its model families when it has
+    several (each on or off with its reason, and the models it offers)."""
+    by_family: dict[str, list[str]] = {}
+    for model in status.models:
+        by_family.setdefault(model.family, []).append(model.label)
+    families = status.families if len(status.families) > 1 else ()
+
+    def line(on: bool, label: str, reason: str, models: list[str], indent: str = "") -> str:
+        icon = ":material/check_circle:" if on else ":material/block:"
+        detail = reason + (f" · {', '.join(models)}" if models else "")  # the studio's own words
+        return f"{indent}:{'green' if on else 'gray'}[{icon}] **{label}** — {detail}"
+
+    top = [] if families else [m for ms in by_family.values() for m in ms]
+    lines = [line(status.available, status.label, status.reason, top)]
+    for f in families:
+        lines.append(line(f.available, f.label, f.reason, by_family.get(f.name, []), "- "))
+    return lines
+
+
+def render_provider(status: ProviderStatus) -> None:
+    st.markdown("\n".join(provider_lines(status)))

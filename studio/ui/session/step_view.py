@@ -21,6 +21,8 @@ from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS
 
 FAILURE_LABELS = {
     "permanent": "refused",
+    "safety": "refused for safety reasons",
+    "out_of_credits": "out of credits",
     "auth": "not authorized",
     "rate_limit": "rate limited",
     "temporary": "a temporary error",
