@@ -60,7 +60,7 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     _generate(page)
     _wait_for_step(page, 2)
     settle(page)
-    tree = page.get_by_text("2 steps · newest first", exact=False).first
+    tree = page.get_by_text("2 steps · branches indented", exact=False).first
     tree.wait_for()
     page.screenshot(path=str(ARTIFACTS / "session-2-iterated.png"), full_page=True)
 
@@ -86,7 +86,7 @@ def test_prompt_iterate_paint_mask_and_inpaint(studio_app, page) -> None:  # typ
     _generate(page)
     _wait_for_step(page, 3)
     settle(page)
-    page.get_by_text("3 steps · newest first", exact=False).first.wait_for()
+    page.get_by_text("3 steps · branches indented", exact=False).first.wait_for()
     page.get_by_text("Show the mask").click()
     time.sleep(1)
     page.screenshot(path=str(ARTIFACTS / "session-4-inpainted.png"), full_page=True)

@@ -4,13 +4,17 @@ Runs `studio.jobs.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra 
 whose handler writes a row into `test_ledger` (UNIQUE(job_id, attempt)) in the same transaction
 that completes the job. Payload options: `sleep` seconds before finishing (to be killed or
 paused mid-job). Prints `READY <id>` when it starts polling, `DONE <id> <jobs>` when it stops.
-Usage: python -m tests.helpers.ledger_worker WORKER_ID CONCURRENCY [--forever]
+With `--barrier DIR` it writes `DIR/<id>.ready` and waits for `DIR/go` before polling, so that
+several processes start claiming together (on a loaded machine one process can otherwise drain the
+queue before the next one has imported anything).
+Usage: python -m tests.helpers.ledger_worker WORKER_ID CONCURRENCY [--forever] [--barrier DIR]
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -79,6 +83,11 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: loop.stop.set())
+    if "--barrier" in sys.argv:
+        barrier = Path(sys.argv[sys.argv.index("--barrier") + 1])
+        (barrier / f"{worker_id}.ready").touch()
+        while not (barrier / "go").exists():
+            time.sleep(0.01)
     print(f"READY {worker_id}", flush=True)
     n = loop.run()
     print(f"DONE {worker_id} {n}", flush=True)

@@ -69,7 +69,16 @@ def _exactly_once(
 ) -> None:
     LEDGER.create(engine)
     _bulk_enqueue(engine, n_jobs)
-    procs = [_spawn(f"w{i}", slots, _env(db_url, tmp_path)) for i in range(n_procs)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    procs = [
+        _spawn(f"w{i}", slots, _env(db_url, tmp_path), "--barrier", str(barrier))
+        for i in range(n_procs)
+    ]
+    deadline = time.monotonic() + 120
+    while len(list(barrier.glob("*.ready"))) < n_procs and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (barrier / "go").touch()
     outs = _wait(procs)
     with engine.connect() as conn:
         ledger = conn.execute(sa.select(LEDGER.c.job_id, LEDGER.c.worker)).all()

@@ -10,7 +10,7 @@ from db.types import utcnow
 from studio import sessions
 from studio.humanize import ago
 from studio.services import Services
-from studio.ui.common.media import thumbnail
+from studio.ui.common.media import show_image, thumbnail
 from studio.ui.common.text import md
 
 PER_PAGE = 12
@@ -43,7 +43,7 @@ def render_session_cards(services: Services, owner_id: str) -> None:
             with col.container(border=True):
                 thumb = thumbnail(card.thumbnail)
                 if thumb is not None:
-                    st.image(thumb, width="stretch")
+                    show_image(thumb, alt=f"Latest image of {card.title[:120]}", width="stretch")
                 else:
                     st.markdown(":material/hourglass_top: *no image yet*")
                 st.markdown(f"**{md(card.title)}**")
