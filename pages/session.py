@@ -13,6 +13,7 @@ from studio.ui.common.identity import current_owner
 from studio.ui.common.services import get_services
 from studio.ui.common.text import md
 from studio.ui.session import param_form
+from studio.ui.session.changes import session_totals
 from studio.ui.session.history_tree import render_tree
 from studio.ui.session.live_status import render_live_status
 from studio.ui.session.next_step import form_prefix, model_key, render_next_step
@@ -85,6 +86,7 @@ selected = view.selected
 
 head, back = st.columns([5, 1], vertical_alignment="bottom")
 head.title(md(view.title), anchor=False)
+head.caption(session_totals(view))
 back.page_link("pages/home.py", label="All sessions", icon=":material/home:")
 
 render_live_status(services, owner, view, on_finished=select_new)

@@ -11,6 +11,7 @@ from studio.imaging.decode import MB, ImageLimits, ImageRejected, LoadedImage, l
 from studio.imaging.encode import PNG_SIGNATURE, encode_for_storage, encode_png, make_thumbnail
 from studio.imaging.masks import (
     canvas_to_mask,
+    changed_outside,
     composite,
     load_mask,
     mask_is_empty,
@@ -36,6 +37,7 @@ __all__ = [
     "LoadedImage",
     "a1111_text",
     "canvas_to_mask",
+    "changed_outside",
     "composite",
     "embed_parameters",
     "encode_for_storage",

@@ -15,6 +15,7 @@ state is its job's (studio/jobs/work.py).
 
 from __future__ import annotations
 
+from studio.sessions import costs
 from studio.sessions.actions import (
     cancel_generation,
     delete_generation,
@@ -76,6 +77,7 @@ __all__ = [
     "StepProgress",
     "cancel_generation",
     "check_params",
+    "costs",
     "create_session",
     "delete_generation",
     "download_bytes",

@@ -23,6 +23,7 @@ from studio.jobs import outputs
 from studio.jobs.kinds import JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
 from studio.providers.base import ImageRequest, ImageResult, Provider
+from studio.sessions import costs
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -96,6 +97,16 @@ def _generate(provider: Provider, work: _Work) -> ImageResult:
     return result
 
 
+def _mask_integrity(request: ImageRequest, images: list[bytes]) -> int | None:
+    """Inpainting: the most pixels outside the mask any output changed (None otherwise)."""
+    if request.mode != "inpaint" or request.source is None or request.mask is None:
+        return None
+    return max(
+        (imaging.changed_outside(request.source, img, request.mask) for img in images),
+        default=0,
+    )
+
+
 def _store(services: Services, images: list[bytes]) -> list[outputs.StoredOutput]:
     """Uploading: validate and store every output (bytes before any row)."""
     bucket = services.settings.sessions_bucket
@@ -127,6 +138,8 @@ def _commit(
             int((now - gen.started_at).total_seconds() * 1000) if gen.started_at else None
         )
         gen.cost_actual = result.cost_actual  # None: the estimate stands, shown as an estimate
+        gen.mask_outside_changed = _mask_integrity(work.request, result.images)
+        costs.settle_step(db, session, gen)
         session.thumbnail_asset_id = rows[-1].id
         session.updated_at = now
         outcome = {

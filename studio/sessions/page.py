@@ -57,6 +57,7 @@ class SessionPage:
     pages: int
     choices: list[GenerationView]  # finished images, newest first (+ the selected step's)
     in_flight: list[GenerationView]  # queued and running steps, oldest first
+    costliest: tuple[int, float] | None = None  # the most expensive branch: (its last step, cost)
     by_id: dict[str, GenerationView] = field(default_factory=dict)  # every step read here
 
     @property
@@ -71,6 +72,19 @@ class SessionPage:
     def parent(self) -> GenerationView | None:
         """The selected step's parent, if it has one."""
         return self.lineage[0] if self.lineage else None
+
+    @property
+    def total_cost(self) -> float:
+        """What the session's finished steps cost."""
+        return float(self.session.total_cost or 0.0)
+
+    def step_numbers(self) -> dict[str, int]:
+        """Step numbers by id, of every step read (for naming sources in a diff)."""
+        numbers = {gid: v.step for gid, v in self.by_id.items()}
+        for row in self.history:
+            if row.parent_step is not None and row.step.parent_id is not None:
+                numbers.setdefault(row.step.parent_id, row.parent_step)
+        return numbers
 
     def choice_ids(self) -> list[str]:
         return [g.id for g in self.choices]
@@ -91,14 +105,21 @@ def open_session(
     the history page to show; None shows the one holding the selected step."""
     wanted_step = _int(step)
     with services.db() as db:
+        top = gens.alias("top")
         head = db.execute(
-            sa.select(ImageSession, _count(gens.c.session_id == ImageSession.id)).where(
-                ImageSession.id == session_id, ImageSession.owner_id == owner_id
+            sa.select(
+                ImageSession,
+                _count(gens.c.session_id == ImageSession.id),
+                top.c.step,
+                top.c.path_cost,
             )
+            .outerjoin(top, top.c.id == ImageSession.costliest_generation_id)
+            .where(ImageSession.id == session_id, ImageSession.owner_id == owner_id)
         ).first()
         if head is None:
             raise NotFound(SESSION_NOT_FOUND)
         session, step_count = head[0], int(head[1] or 0)
+        costliest = (int(head[2]), float(head[3] or 0.0)) if head[2] is not None else None
         line = db.execute(_lineage(session_id, selected_id, wanted_step)).all()
         selected_row = line[0] if line else None
         pages = max(1, math.ceil(step_count / per_page))
@@ -164,6 +185,7 @@ def open_session(
         pages=pages,
         choices=choice_views,
         in_flight=[views[r.id] for r in in_flight],
+        costliest=costliest,
         by_id=views,
     )
 
