@@ -87,6 +87,7 @@ class StoryboardPage:
     pages: int
     in_flight: list[InFlight]
     exclusive: ExclusiveJob | None
+    total_cost: float = 0.0  # what its finished images and videos cost
 
     @property
     def id(self) -> str:
@@ -128,11 +129,18 @@ def open_storyboard(
                     gens.c.owner_id == owner_id,
                     source=gens,
                 ),
+                sa.select(sa.func.sum(sa.func.coalesce(gens.c.cost_actual, gens.c.cost_estimate)))
+                .where(
+                    gens.c.storyboard_id == Storyboard.id,
+                    gens.c.owner_id == owner_id,
+                    gens.c.asset_id.isnot(None),
+                )
+                .scalar_subquery(),
             ).where(Storyboard.id == storyboard_id, Storyboard.owner_id == owner_id)
         ).first()
         if head is None:
             raise NotFound(STORYBOARD_NOT_FOUND)
-        board, n_scenes, n_chars, n_loose = head
+        board, n_scenes, n_chars, n_loose, spent = head
         total = {"scene": n_scenes, "character": n_chars}.get(kind or "", 0)
         pages = max(1, math.ceil(int(total or 0) / per_page))
         page = min(pages, max(1, page))
@@ -172,6 +180,7 @@ def open_storyboard(
         pages=pages,
         in_flight=[InFlight(GenerationView(r, request_state(r, r)), r.entity_name) for r in flying],
         exclusive=exclusive,
+        total_cost=float(spent or 0.0),
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from studio import songs
+from studio.humanize import money
 from studio.services import Services
 from studio.songs import SongView, VerseView
 from studio.ui.common import media
@@ -33,6 +34,11 @@ def _render_header(services: Services, owner: str, song: SongView) -> None:
                 st.badge("Published", icon=":material/public:", color="green")
             else:
                 st.badge("Draft", icon=":material/edit_note:", color="gray")
+            st.badge(
+                f"total cost {money(song.total_cost, None)}",
+                icon=":material/payments:",
+                color="orange",
+            )
             for tag in song.tags:
                 st.badge(md(tag), icon=":material/sell:", color="blue")
     with right:
