@@ -8,6 +8,7 @@ from __future__ import annotations
 from db.schema.base import Base, table
 from db.schema.jobs import ERROR_CLASSES, JOB_STAGES, JOB_STATUSES, Job
 from db.schema.ledger import UsageLedger
+from db.schema.search import SEARCH_KINDS, SearchEntry
 from db.schema.sessions import (
     ASSET_ROLES,
     GENERATION_MODES,
@@ -34,6 +35,7 @@ __all__ = [
     "GENERATION_MODES",
     "JOB_STAGES",
     "JOB_STATUSES",
+    "SEARCH_KINDS",
     "STORYBOARD_MEDIA",
     "STORYBOARD_MODES",
     "Base",
@@ -41,6 +43,7 @@ __all__ = [
     "ImageGeneration",
     "ImageSession",
     "Job",
+    "SearchEntry",
     "Song",
     "SongGenerationConversation",
     "SongGenerationVerseArtifact",

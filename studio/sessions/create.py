@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
-from studio import assets, imaging, limits, submissions
+from studio import assets, imaging, limits, search, submissions
 from studio.errors import Invalid
 from studio.sessions import tree
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
@@ -99,6 +99,7 @@ def _add_generation(
         new_only=True,
     )
     gen.job_id = job.id
+    search.index_step(db, gen, session.owner_id)
     now = utcnow()
     session.updated_at = now
     session.provider = p.provider
