@@ -95,7 +95,9 @@ def test_filters_and_prefixes(services: Services, work: dict[str, str]) -> None:
     done = search.search(services, OWNER, "lighthouse", SearchFilters(status="succeeded"))
     assert sorted(h.kind for h in done) == ["step", "verse", "verse_prompt"]
     assert search.search(services, OWNER, "lighthouse", SearchFilters(status="failed")) == []
-    assert search.search(services, OWNER, "   ") == [] and search.search(services, OWNER, "**") == []
+    assert (
+        search.search(services, OWNER, "   ") == [] and search.search(services, OWNER, "**") == []
+    )
 
 
 def test_the_index_follows_edits_and_deletes(services: Services, work: dict[str, str]) -> None:
