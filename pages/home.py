@@ -15,8 +15,10 @@ from studio.ui.common.model_picker import pick_model
 from studio.ui.common.services import get_services
 from studio.ui.common.status import render_configuration
 from studio.ui.common.text import md
+from studio.ui.search.page import render_search_box
 from studio.ui.session import param_form
 from studio.ui.session.cards import SESSION_PAGE, render_session_cards
+from studio.ui.session.recent_prompts import render_recent_prompts
 
 run_under_app()
 
@@ -26,6 +28,8 @@ show_flashes()
 
 st.title("Image Studio")
 st.caption("Make images with generative models step by step, and keep every step.")
+render_search_box()
+render_recent_prompts(services, owner, "home")
 
 with st.form("home_form", border=True):
     prompt = param_form.prompt_box(
