@@ -108,6 +108,17 @@ def _produced() -> sa.ColumnElement[bool]:
     )
 
 
+def _sources(select: sa.Select[Any]) -> sa.Select[Any]:
+    """`select` with the rows the entries index (outer joins: one of them per entry)."""
+    return (
+        select.outerjoin(gens, gens.c.id == entries.c.generation_id)
+        .outerjoin(verses, verses.c.id == entries.c.verse_id)
+        .outerjoin(artifacts, artifacts.c.id == entries.c.artifact_id)
+        .outerjoin(entities, entities.c.id == entries.c.entity_id)
+        .outerjoin(requests, requests.c.id == entries.c.request_id)
+    )
+
+
 def _status_filter(status: str) -> sa.ColumnElement[bool]:
     if status == "succeeded":
         return _produced()
@@ -158,17 +169,37 @@ def search(
     title = sa.func.coalesce(sessions_t.c.title, songs_t.c.title, boards_t.c.title).label(
         "container_title"
     )
-    produced = _produced().label("produced")
-    stmt = (
-        work.join_job(
-            sa.select(entries, exact, thumb, title, produced, entities.c.id.label("ent_id")),
-            entries.c.job_id,
+    # The best `limit` entries first (the index, the owner and the filters); only those are
+    # joined to what they index (thumbnail, title, state).
+    best = sa.select(entries.c.id, exact).where(
+        entries.c.owner_id == owner_id, _matches(services.engine.dialect.name, words)
+    )
+    if f.kinds:
+        best = best.where(entries.c.kind.in_(f.kinds))
+    if f.provider:
+        best = best.where(entries.c.provider == f.provider)
+    if f.model:
+        best = best.where(entries.c.model == f.model)
+    if f.since is not None:
+        best = best.where(entries.c.created_at >= f.since)
+    if f.until is not None:
+        best = best.where(entries.c.created_at < f.until)
+    if f.status:
+        best = _sources(best.outerjoin(work.jobs, work.jobs.c.id == entries.c.job_id)).where(
+            _status_filter(f.status)
         )
-        .outerjoin(gens, gens.c.id == entries.c.generation_id)
-        .outerjoin(verses, verses.c.id == entries.c.verse_id)
-        .outerjoin(artifacts, artifacts.c.id == entries.c.artifact_id)
-        .outerjoin(entities, entities.c.id == entries.c.entity_id)
-        .outerjoin(requests, requests.c.id == entries.c.request_id)
+    top = (
+        best.order_by(sa.desc("exact"), entries.c.created_at.desc(), entries.c.id)
+        .limit(max(1, min(200, limit)))
+        .subquery("best")
+    )
+    stmt = (
+        _sources(
+            work.join_job(
+                sa.select(entries, top.c.exact, thumb, title, _produced().label("produced")),
+                entries.c.job_id,
+            ).join(top, top.c.id == entries.c.id)
+        )
         .outerjoin(
             sessions_t,
             sa.and_(entries.c.kind == "step", sessions_t.c.id == entries.c.container_id),
@@ -187,22 +218,8 @@ def search(
                 boards_t.c.id == entries.c.container_id,
             ),
         )
-        .where(entries.c.owner_id == owner_id, _matches(services.engine.dialect.name, words))
-        .order_by(sa.desc("exact"), entries.c.created_at.desc(), entries.c.id)
-        .limit(max(1, min(200, limit)))
+        .order_by(top.c.exact.desc(), entries.c.created_at.desc(), entries.c.id)
     )
-    if f.kinds:
-        stmt = stmt.where(entries.c.kind.in_(f.kinds))
-    if f.provider:
-        stmt = stmt.where(entries.c.provider == f.provider)
-    if f.model:
-        stmt = stmt.where(entries.c.model == f.model)
-    if f.status:
-        stmt = stmt.where(_status_filter(f.status))
-    if f.since is not None:
-        stmt = stmt.where(entries.c.created_at >= f.since)
-    if f.until is not None:
-        stmt = stmt.where(entries.c.created_at < f.until)
     with services.engine.connect() as conn:
         rows = conn.execute(stmt).all()
         wanted = [r.thumb_id for r in rows if r.thumb_id]
