@@ -113,6 +113,14 @@ def composite(source: bytes, result: bytes, mask: bytes) -> bytes:
     return encode_png(Image.composite(res, src, binary_mask(m)))
 
 
+def fit_mask(mask: bytes, source: bytes) -> bytes:
+    """The mask at the source's size (a replayed step's source may be another size)."""
+    src, m = open_trusted(source), open_trusted(mask)
+    if m.size == src.size:
+        return mask
+    return encode_png(binary_mask(m.resize(src.size, Image.Resampling.NEAREST)))
+
+
 def changed_outside(source: bytes, result: bytes, mask: bytes) -> int:
     """How many pixels outside the mask differ between `source` and `result` (mask integrity:
     0 when everything the mask keeps was kept). A result of another size counts every pixel."""

@@ -52,6 +52,14 @@ from studio.sessions.reads import (
     list_sessions,
     steps_in_flight,
 )
+from studio.sessions.replay import (
+    ReplayPlan,
+    cancel_replay,
+    plan_replay,
+    replay_branch,
+    replayed_steps,
+    requeue_or_skip,
+)
 from studio.text import MAX_TITLE_CHARS
 
 __all__ = [
@@ -73,9 +81,11 @@ __all__ = [
     "HistoryRow",
     "SessionCard",
     "SessionPage",
+    "ReplayPlan",
     "SessionView",
     "StepProgress",
     "cancel_generation",
+    "cancel_replay",
     "check_params",
     "costs",
     "create_session",
@@ -86,8 +96,12 @@ __all__ = [
     "iterate",
     "list_sessions",
     "open_session",
+    "plan_replay",
     "random_seed",
     "regenerate",
+    "replay_branch",
+    "replayed_steps",
+    "requeue_or_skip",
     "rename_session",
     "snap_side",
     "steps_in_flight",

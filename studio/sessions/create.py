@@ -67,10 +67,15 @@ def _add_generation(
     job_key: str,
     parent_id: str | None,
     params: dict[str, Any],
+    order: tuple[str, int] | None = None,
+    label: str | None = None,
 ) -> ImageGeneration:
-    """Insert the generation and enqueue its job; raises DuplicateKey if the key was just taken."""
+    """Insert the generation and enqueue its job; raises DuplicateKey if the key was just taken.
+    `order`: (concurrency key, sequence) of a run of steps that must run one after another, in
+    order, a failure holding the rest (a replayed branch; its caller checked the limits)."""
     estimate = estimate_cost(checked)
-    limits.check(db, services.settings, session.owner_id, estimate, what="step")
+    if order is None:
+        limits.check(db, services.settings, session.owner_id, estimate, what="step")
     p = checked.params
     step = _next_step(db, session.id)
     gen = ImageGeneration(
@@ -94,9 +99,12 @@ def _add_generation(
         db=db,
         idempotency_key=job_key,
         owner_id=session.owner_id,
-        label=f"Step {gen.step} · {session.title}",
+        label=f"Step {gen.step} · {label or session.title}"[:300],
         cost_estimate=estimate,
         new_only=True,
+        concurrency_key=order[0] if order else None,
+        ordered=order is not None,
+        sequence=order[1] if order else 0,
     )
     gen.job_id = job.id
     search.index_step(db, gen, session.owner_id)
@@ -186,7 +194,7 @@ def _prepare_mask(
     return None if imaging.mask_is_empty(data) else data
 
 
-def _copy_asset(asset: ImageAsset, *, role: str, generation_id: str, session_id: str) -> ImageAsset:
+def copy_asset(asset: ImageAsset, *, role: str, generation_id: str, session_id: str) -> ImageAsset:
     """A new row for another use of the same stored bytes."""
     return ImageAsset(
         owner_id=asset.owner_id,
@@ -217,7 +225,7 @@ def _attach_inputs(
     bucket = services.settings.sessions_bucket
     if source.parent_output is not None:
         db.add(
-            _copy_asset(
+            copy_asset(
                 source.parent_output, role="input", generation_id=gen.id, session_id=gen.session_id
             )
         )
@@ -339,7 +347,7 @@ def regenerate(
             )
             for asset in assets_of(db, original.id, ("input", "mask")):
                 db.add(
-                    _copy_asset(asset, role=asset.role, generation_id=gen.id, session_id=session.id)
+                    copy_asset(asset, role=asset.role, generation_id=gen.id, session_id=session.id)
                 )
             db.flush()
         return gen, session

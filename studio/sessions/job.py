@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession
 from db.types import utcnow
 from studio import assets, imaging
-from studio.errors import NotFound
+from studio.errors import Invalid, NotFound
 from studio.jobs import outputs
 from studio.jobs.kinds import JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
 from studio.providers.base import ImageRequest, ImageResult, Provider
 from studio.sessions import costs
+from studio.sessions.create import copy_asset
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -69,10 +71,14 @@ def _load(ctx: JobContext) -> _Work:
             .where(ImageAsset.generation_id == gid, ImageAsset.role.in_(("input", "mask")))
             .order_by(ImageAsset.created_at, ImageAsset.id)
         ).all()
+        if gen.mode != "text_to_image" and not any(a.role == "input" for a in inputs):
+            inputs = [*inputs, _attach_source(db, gen)]
         gen.started_at = utcnow()
     by_role = {a.role: a for a in reversed(inputs)}  # the first of each role
     source = assets.read_bytes(services.storage, by_role["input"]) if "input" in by_role else None
     mask = assets.read_bytes(services.storage, by_role["mask"]) if "mask" in by_role else None
+    if source is not None and mask is not None:
+        mask = imaging.fit_mask(mask, source)
     request = ImageRequest.from_params(
         gen.mode,
         gen.prompt,
@@ -82,6 +88,29 @@ def _load(ctx: JobContext) -> _Work:
         mask=mask,
     )
     return _Work(gid, gen.session_id, owner_id, gen.provider, gen.model, request)
+
+
+def _attach_source(db: Session, gen: ImageGeneration) -> ImageAsset:
+    """A step queued before its parent had an image (a replayed branch) starts from its
+    parent's output, or, when the parent produced none (skipped), the nearest earlier one."""
+    parent_id = gen.parent_generation_id
+    while parent_id is not None:
+        parent = db.get(ImageGeneration, parent_id)
+        if parent is None:
+            break
+        out = db.scalars(
+            sa.select(ImageAsset)
+            .where(ImageAsset.generation_id == parent.id, ImageAsset.role == "output")
+            .order_by(ImageAsset.created_at, ImageAsset.id)
+            .limit(1)
+        ).first()
+        if out is not None:
+            row = copy_asset(out, role="input", generation_id=gen.id, session_id=gen.session_id)
+            db.add(row)
+            db.flush()
+            return row
+        parent_id = parent.parent_generation_id
+    raise Invalid(f"Step {gen.step} has no image to start from: the steps before it made none.")
 
 
 def _generate(provider: Provider, work: _Work) -> ImageResult:
