@@ -17,6 +17,7 @@ from studio.ui.session.changes import session_totals
 from studio.ui.session.history_tree import render_tree
 from studio.ui.session.live_status import render_live_status
 from studio.ui.session.next_step import form_prefix, model_key, render_next_step
+from studio.ui.session.replay import render_replay
 from studio.ui.session.step_view import (
     render_actions,
     render_compare,
@@ -98,6 +99,7 @@ with main:
         render_actions(
             services, owner, view, selected, on_duplicate=duplicate, on_new_step=select_new
         )
+        render_replay(services, owner, view, selected, on_new_step=select_new)
         render_details(view, selected)
         render_compare(view, selected)
     st.divider()

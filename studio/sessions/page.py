@@ -86,6 +86,14 @@ class SessionPage:
                 numbers.setdefault(row.step.parent_id, row.parent_step)
         return numbers
 
+    @property
+    def replay_key(self) -> str | None:
+        """The replay the selected step is part of (its job's key), if any."""
+        if self.selected is None:
+            return None
+        key = getattr(self.selected.generation, "job_key", None)
+        return key if key and key.startswith("replay:") else None
+
     def choice_ids(self) -> list[str]:
         return [g.id for g in self.choices]
 
@@ -238,6 +246,7 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
     before = sa.case((up.c.n == 0, _count(gens.c.session_id == session_id, earlier)))
     return (
         work.join_job(sa.select(row, before.label("before")), row.c.job_id)
+        .add_columns(work.jobs.c.concurrency_key.label("job_key"))  # a replay's key
         .join(up, up.c.id == row.c.id)
         .order_by(up.c.n)
     )
