@@ -306,3 +306,32 @@ def loose_requests(
             )
         }
     return [GenerationView(r, request_state(r, r), by_asset.get(r.asset_id or "")) for r in rows]
+
+
+def entity_place(
+    services: Services, owner_id: str, entity_id: str, *, per_page: int = PER_PAGE
+) -> tuple[str, str, int] | None:
+    """Where a scene or character is shown (a search result's link): its storyboard, its kind
+    (the tab) and the page of that tab holding it; None if it is gone or not the owner's."""
+    with services.db() as db:
+        row = db.execute(
+            sa.select(ents.c.storyboard_id, ents.c.kind, ents.c.created_at, ents.c.id)
+            .join(Storyboard, Storyboard.id == ents.c.storyboard_id)
+            .where(ents.c.id == entity_id, Storyboard.owner_id == owner_id)
+        ).first()
+        if row is None:
+            return None
+        other = ents.alias("other")
+        before = db.scalar(
+            sa.select(sa.func.count())
+            .select_from(other)
+            .where(
+                other.c.storyboard_id == row.storyboard_id,
+                other.c.kind == row.kind,
+                sa.or_(
+                    other.c.created_at < row.created_at,
+                    sa.and_(other.c.created_at == row.created_at, other.c.id < row.id),
+                ),
+            )
+        )
+    return row.storyboard_id, row.kind, int(before or 0) // per_page + 1

@@ -70,3 +70,52 @@ def test_a_recent_prompt_is_one_click_from_the_prompt_box(
     use[0].click().run()
     assert not app.exception
     assert app.text_area(key="home:prompt").value == "a red kite over hills"
+
+
+def test_a_verse_link_opens_that_song_and_marks_the_verse(
+    app: AppTest, app_services: Services
+) -> None:
+    from studio import songs
+
+    first = songs.create_song_draft(
+        app_services, DEMO_OWNER, title="First", tags=None, text="one", idempotency_key="a"
+    )
+    song = songs.create_song_draft(
+        app_services,
+        DEMO_OWNER,
+        title="Harbour",
+        tags=None,
+        text="The lighthouse keeps the harbour\n\nWaves come home",
+        idempotency_key="b",
+    )
+    assert first.id != song.id
+    hit = next(h for h in _search(app_services, "waves") if h.kind == "verse")
+    app.switch_page("pages/songs.py")
+    app.query_params["song"], app.query_params["verse"] = hit.container_id, str(hit.position)
+    app.run()
+    assert not app.exception
+    assert query_param(app, "song") == song.id and query_param(app, "verse") is None
+    badges = [str(b.proto.label) for b in app.get("badge")] if app.get("badge") else []
+    assert "Found by search" in " ".join(badges) or "Found by search" in _texts(app)
+
+
+def test_an_entity_link_opens_its_tab_and_page(app: AppTest, app_services: Services) -> None:
+    from studio import storyboards as sb
+
+    board = sb.create_storyboard(app_services, DEMO_OWNER, "Coast")
+    for n in range(7):
+        sb.add_entity(app_services, DEMO_OWNER, board.id, kind="character", name=f"Person {n}")
+    hit = next(h for h in _search(app_services, "Person 6") if h.exact)
+    assert sb.entity_place(app_services, DEMO_OWNER, hit.item_id) == (board.id, "character", 2)
+    assert sb.entity_place(app_services, "mallory", hit.item_id) is None
+    app.switch_page("pages/storyboards.py")
+    app.query_params["storyboard"], app.query_params["entity"] = board.id, hit.item_id
+    app.run()
+    assert not app.exception
+    assert "Person 6" in _texts(app) + " ".join(str(h.value) for h in app.subheader)
+
+
+def _search(services: Services, query: str):  # type: ignore[no-untyped-def]
+    from studio import search
+
+    return search.search(services, DEMO_OWNER, query)

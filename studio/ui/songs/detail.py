@@ -173,8 +173,10 @@ def _verse_status(v: VerseView) -> str:
     return status + (f" · {v.waiting_on}" if v.waiting_on else "")
 
 
-def _render_verse(services: Services, v: VerseView) -> None:
+def _render_verse(services: Services, v: VerseView, *, found: bool = False) -> None:
     with st.container(border=True):
+        if found:
+            st.badge("Found by search", icon=":material/search:", color="green")
         pic, words = st.columns([3, 2])
         with pic:
             data = media.media_source(v.illustration)
@@ -226,6 +228,12 @@ def _render_verse(services: Services, v: VerseView) -> None:
 
 def _render_verses(services: Services, song: SongView) -> None:
     verses = song.verses
+    linked = st.session_state.get("songs:found_verse")
+    found = linked[1] if linked and linked[0] == song.id else None
+    if linked and found is not None and len(linked) == 2 and len(verses) > VERSES_PER_PAGE:
+        # Turn to the found verse's page once; the person may turn pages afterwards.
+        st.session_state[f"verse_page_{song.id}"] = (found - 1) // VERSES_PER_PAGE
+        st.session_state["songs:found_verse"] = (song.id, found, "paged")
     if len(verses) > VERSES_PER_PAGE:
         pages = (len(verses) + VERSES_PER_PAGE - 1) // VERSES_PER_PAGE
         page = st.selectbox(
@@ -238,7 +246,7 @@ def _render_verses(services: Services, song: SongView) -> None:
         )
         verses = verses[page * VERSES_PER_PAGE : (page + 1) * VERSES_PER_PAGE]
     for v in verses:
-        _render_verse(services, v)
+        _render_verse(services, v, found=v.number == found)
 
 
 def _state(song: SongView) -> tuple[int, ...]:
