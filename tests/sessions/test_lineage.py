@@ -9,6 +9,7 @@ import uuid
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from studio import imaging
@@ -163,3 +164,28 @@ def test_changed_outside_counts_only_outside_the_mask() -> None:
     assert imaging.changed_outside(png(src), png(out), mask) == 1
     out[0, 7] = 0
     assert imaging.changed_outside(png(src), png(out), mask) == 0
+
+
+def test_songs_and_storyboards_show_what_they_cost(services: Services) -> None:
+    from studio import songs
+    from studio import storyboards as sb
+
+    song = songs.create_song_draft(
+        services, OWNER, title="Tides", tags=None, text="one two\n\nthree", idempotency_key="s"
+    )
+    board = sb.create_storyboard(services, OWNER, "Port")
+    scene = sb.add_entity(services, OWNER, board.id, kind="scene", name="Quay")
+    sb.request_image(
+        services, OWNER, prompt="a quay at dawn", entity_id=scene.id, idempotency_key="i"
+    )
+    run_all(services)
+    view = songs.get_song(services, OWNER, song.id)
+    with services.db() as db:
+        ledger = db.execute(
+            sa.text("SELECT kind, coalesce(cost_actual, cost_estimate) FROM usage_ledger")
+        ).all()
+    verse_costs = [c for k, c in ledger if k == "verse_illustration"]
+    assert len(verse_costs) == 2 and view.total_cost == pytest.approx(sum(verse_costs))
+    assert view.total_cost > 0
+    page = sb.open_storyboard(services, OWNER, board.id)
+    assert page.total_cost == pytest.approx(0.01 * len("a quay at dawn".split()))

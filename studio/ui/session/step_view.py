@@ -130,7 +130,6 @@ def _badges(view: SessionPage, gen: GenerationView) -> None:
             f"to here: {so_far} · {duration(totals.ms)}",
             icon=":material/account_tree:",
             color="orange",
-            help="Cost and generation time summed along this step's path from the first step.",
         )
         if g.mask_outside_changed is not None:
             kept = g.mask_outside_changed == 0
