@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 _GONE = "This form was already submitted and its step no longer exists; submit it again."
 
 
-def _replay(
+def made_by_submission(
     owner_id: str, job_key: str
 ) -> Callable[[Session], tuple[ImageGeneration, ImageSession] | None]:
     """Finds the step (and its session) an earlier submission with this key made."""
@@ -58,7 +58,7 @@ def _next_step(db: Session, session_id: str) -> int:
     return int(top or 0) + 1
 
 
-def _add_generation(
+def add_generation(
     db: Session,
     services: Services,
     session: ImageSession,
@@ -133,7 +133,7 @@ def create_session(
             )
             db.add(session)
             db.flush()
-            gen = _add_generation(
+            gen = add_generation(
                 db,
                 services,
                 session,
@@ -145,7 +145,7 @@ def create_session(
         return gen, session
 
     gen, session = submissions.submit_once(
-        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+        services, replay=made_by_submission(owner_id, job_key), create=create, gone=_GONE
     )
     return session, gen
 
@@ -298,7 +298,7 @@ def iterate(
             mask_png = _prepare_mask(services, source, mask, mask_canvas)
             mode = "inpaint" if mask_png else "image_to_image"
             checked = _sized(check_params(services, params, mode), source)
-            gen = _add_generation(
+            gen = add_generation(
                 db,
                 services,
                 session,
@@ -311,7 +311,7 @@ def iterate(
         return gen, session
 
     gen, _ = submissions.submit_once(
-        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+        services, replay=made_by_submission(owner_id, job_key), create=create, gone=_GONE
     )
     return gen
 
@@ -336,7 +336,7 @@ def regenerate(
             )
             checked = check_params(services, params, original.mode)
             stored = dict(original.params or {}) | {"seed": checked.params.seed}
-            gen = _add_generation(
+            gen = add_generation(
                 db,
                 services,
                 session,
@@ -353,6 +353,6 @@ def regenerate(
         return gen, session
 
     gen, _ = submissions.submit_once(
-        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+        services, replay=made_by_submission(owner_id, job_key), create=create, gone=_GONE
     )
     return gen

@@ -23,7 +23,7 @@ from db.schema import ImageGeneration, ImageSession, Job
 from db.types import new_id
 from studio import limits, submissions
 from studio.errors import Invalid, NotFound
-from studio.sessions.create import _add_generation, _replay, copy_asset
+from studio.sessions.create import add_generation, copy_asset, made_by_submission
 from studio.sessions.ownership import STEP_NOT_FOUND, assets_of, owned_generation, owned_session
 from studio.sessions.params import (
     JOB_KIND,
@@ -148,7 +148,7 @@ def replay_branch(
             key = f"{KEY_PREFIX}{new_id()}"
             first: ImageGeneration | None = None
             for i, (original, checked) in enumerate(zip(plan.steps, plan.checked, strict=True)):
-                gen = _add_generation(
+                gen = add_generation(
                     db,
                     services,
                     session,
@@ -173,7 +173,7 @@ def replay_branch(
         return first, session
 
     first, _ = submissions.submit_once(
-        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+        services, replay=made_by_submission(owner_id, job_key), create=create, gone=_GONE
     )
     return replayed_steps(services, owner_id, first.id)
 

@@ -104,7 +104,10 @@ def test_see_what_changed_replay_the_branch_and_find_it(studio_app, page) -> Non
     page.get_by_role("heading", name="Search").wait_for()
     settle(page)
     page.get_by_text("2 results", exact=False).first.wait_for()
+    link = page.get_by_role("link", name=re.compile(r"step 4$")).first
+    link.wait_for()
+    page.get_by_role("img", name="Session step", exact=False).first.wait_for()  # thumbnails
     page.screenshot(path=str(ARTIFACTS / "lineage-4-search.png"), full_page=True)
-    page.get_by_role("link", name=re.compile(r"step 4$")).first.click()
+    link.click()
     page.get_by_role("heading", name="Step 4 ·").wait_for(timeout=30_000)
     assert "step=4" in page.url
