@@ -57,7 +57,7 @@ class ArchiveLimits:
     entries: int = MAX_ENTRIES
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:40].rstrip("-") or "session"
 
@@ -132,7 +132,7 @@ def export_session(services: Services, owner_id: str, session_id: str) -> tuple[
             "steps": steps,
         }
         zf.writestr(LINEAGE, json.dumps(lineage, indent=2, ensure_ascii=False))
-    return f"{_slug(view.title)}.zip", buf.getvalue()
+    return f"{slug(view.title)}.zip", buf.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def test_prune_drops_old_finished_jobs_and_the_inputs_of_failed_steps(
     view = S.get_session(services, OWNER, session.id)
     assert [g.status for g in view.generations] == ["succeeded", "canceled"]
     assert view.generations[0].output is not None  # the finished step keeps everything
-    assert services.storage.exists(view.generations[0].output.bucket, view.generations[0].output.key)
+    assert services.storage.exists(
+        view.generations[0].output.bucket, view.generations[0].output.key
+    )
     assert "Pruned 2 finished job(s), 1 input(s)" in report.sentence()
 
 
