@@ -85,9 +85,8 @@ def duplicate(generation_id: str) -> None:
 
 selected = view.selected
 
-head, back = st.columns([4, 2], vertical_alignment="bottom")
-head.title(md(view.title), anchor=False)
-with back.container(horizontal=True, gap="small"):
+st.title(md(view.title), anchor=False)
+with st.container(horizontal=True, gap="small", vertical_alignment="center"):
     st.page_link("pages/home.py", label="All sessions", icon=":material/home:")
     export_button(services, owner, view.id, view.title)
     delete_button(services, owner, "session", view.id, key="delete_session", then="pages/home.py")

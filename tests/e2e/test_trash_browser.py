@@ -36,7 +36,7 @@ def test_delete_a_session_from_home_and_restore_it(studio_app, page) -> None:  #
     settle(page)
     page.get_by_role("button", name="Delete", exact=True).first.click()
     dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("goes to Recently deleted, with 1 step, 1 image")
+    expect(dialog).to_contain_text("goes to Recently deleted: 1 step, 1 image")
     page.screenshot(path=str(ARTIFACTS / "trash-1-confirm.png"), full_page=True)
     dialog.get_by_role("button", name="Delete", exact=False).first.click()
     expect(page.get_by_text("No sessions yet", exact=False)).to_be_visible()

@@ -45,7 +45,7 @@ def confirm_delete(
 ) -> None:
     with user_errors():
         what = trash.what_goes(services, owner, kind, row_id)
-        st.markdown(f"**{md(what.title)}** goes to Recently deleted, with {md(what.sentence())}.")
+        st.markdown(f"**{md(what.title)}** goes to Recently deleted: {md(what.sentence())}.")
         st.caption(
             f"You can restore it whole from Recently deleted for "
             f"{services.settings.trash_days} days; after that it is deleted for good "
