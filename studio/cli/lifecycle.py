@@ -67,10 +67,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from studio.lifecycle import archive
+    from studio.lifecycle import archive, exports
 
     svc = common.services_for_cli()
-    name, data = archive.export_session(svc, args.owner, args.session)
+    export = {
+        "session": archive.export_session,
+        "song": exports.export_song,
+        "storyboard": exports.export_storyboard,
+    }[args.kind]
+    name, data = export(svc, args.owner, args.id)
     out = Path(args.output or name)
     out.write_bytes(data)
     print(f"Exported to {out} ({len(data)} bytes)")
@@ -129,8 +134,11 @@ def add_lifecycle_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     bk.add_argument("path", help="a folder to create (must not exist or be empty)")
     bk.set_defaults(func=cmd_backup)
 
-    ex = sub.add_parser("export", help="export a session as a zip")
-    ex.add_argument("session", help="the session's id")
+    ex = sub.add_parser("export", help="export a session, a song or a storyboard as a zip")
+    ex.add_argument("id", help="the session's (or song's, or storyboard's) id")
+    ex.add_argument(
+        "--kind", choices=("session", "song", "storyboard"), default="session", help="what ID is"
+    )
     ex.add_argument("--output", help="the zip file to write (default: named after the session)")
     ex.add_argument("--owner", default=DEMO_OWNER, help="whose session (default: the demo user)")
     ex.set_defaults(func=cmd_export)

@@ -3,11 +3,13 @@ backup."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from studio import sessions as S
+from studio import storyboards as sb
 from studio.cli import main as studio_main
 from studio.config import DEMO_OWNER
 from studio.jobs.worker import process_next
@@ -44,6 +46,12 @@ def test_export_import_purge_prune_and_backup_commands(
     assert studio_main(["import", str(bad)]) == 2
     assert "This zip cannot be imported: it is not a zip file" in capsys.readouterr().err
     assert studio_main(["export", "no-such-session"]) == 4
+    board = sb.create_storyboard(services, DEMO_OWNER, "Harbour")
+    board_zip = tmp_path / "board.zip"
+    assert (
+        studio_main(["export", board.id, "--kind", "storyboard", "--output", str(board_zip)]) == 0
+    )
+    assert zipfile.is_zipfile(board_zip)
 
     trash.delete(services, DEMO_OWNER, "session", session.id)
     assert studio_main(["purge"]) == 0

@@ -1,10 +1,11 @@
-"""Export a session as a zip (Session page) and import one as a new session (Home)."""
+"""Export a session (Session page), a song or a storyboard as a zip; import a session zip as a
+new session (Home)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from studio.lifecycle import archive
+from studio.lifecycle import archive, exports
 from studio.services import Services
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.text import md
@@ -21,6 +22,24 @@ def export_button(services: Services, owner: str, session_id: str, title: str) -
         key=f"export-{session_id}",
         help="A zip of every step: images as PNG with their parameters, masks, and "
         "lineage.json (the tree, parameters, models, costs, times). Import it on any studio.",
+    )
+
+
+def zip_button(
+    services: Services, owner: str, kind: str, row_id: str, title: str, *, key: str
+) -> None:
+    """Download a song or a storyboard as a zip: its text, images (PNG with their prompts) and
+    videos, and a JSON file describing it."""
+    export = exports.export_song if kind == "song" else exports.export_storyboard
+    st.download_button(
+        "Export",
+        data=lambda: export(services, owner, row_id)[1],
+        file_name=f"{archive.slug(title)}.zip",
+        mime="application/zip",
+        icon=":material/archive:",
+        key=key,
+        help=f"A zip of this {kind}: every image (PNG with its prompt) and video, and "
+        f"{kind}.json describing it.",
     )
 
 

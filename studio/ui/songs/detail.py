@@ -13,6 +13,7 @@ from studio.songs import SongView, VerseView
 from studio.ui.common import media
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.text import md
+from studio.ui.lifecycle.archive import zip_button
 from studio.ui.lifecycle.delete import delete_button
 
 VERSES_PER_PAGE = 10
@@ -50,6 +51,7 @@ def _render_header(services: Services, owner: str, song: SongView) -> None:
                     icon=icon,
                 )
                 st.rerun()
+        zip_button(services, owner, "song", song.id, song.title, key="export_song")
         delete_button(
             services, owner, "song", song.id, key="delete_song", then="pages/songs.py",
             width="stretch",
