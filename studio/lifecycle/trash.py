@@ -12,7 +12,7 @@ a file goes only when no row references it any more.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from db.schema import (
 from db.types import utcnow
 from studio.errors import Invalid, NotFound
 from studio.humanize import plural
+from studio.lifecycle.reads import TrashedItem, list_trash
 from studio.sessions.ownership import SESSION_NOT_FOUND, owned_generation
 from studio.songs.illustration import song_key
 from studio.songs.ownership import SONG_NOT_FOUND
@@ -40,6 +41,8 @@ from studio.storyboards.ownership import STORYBOARD_NOT_FOUND
 
 if TYPE_CHECKING:
     from studio.services import Services
+
+__all__ = ["KINDS", "TrashedItem", "WhatGoes", "delete", "list_trash", "restore", "what_goes"]
 
 KINDS = ("session", "step", "song", "storyboard")
 _UNFINISHED = ("pending", "running", "failed")  # a failed ordered job holds its song's queue
@@ -73,22 +76,6 @@ class WhatGoes:
         if self.in_flight:
             text += f"; {plural(self.in_flight, 'piece')} of work in progress will be canceled"
         return text
-
-
-@dataclass(frozen=True)
-class TrashedItem:
-    """One line of Recently deleted."""
-
-    kind: str
-    id: str
-    title: str
-    deleted_at: datetime
-    purge_at: datetime
-    session_id: str | None = None  # a step's session
-
-
-def _since(services: Services) -> timedelta:
-    return timedelta(days=services.settings.trash_days)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,45 +358,3 @@ def restore(services: Services, owner_id: str, kind: str, row_id: str) -> str:
         target.deleted_at = None
         target.updated_at = utcnow()
         return str(target.title)
-
-
-def list_trash(services: Services, owner_id: str, *, limit: int = 200) -> list[TrashedItem]:
-    """The owner's Recently deleted, newest first: trashed sessions, songs and storyboards, and
-    each trashed subtree of steps of a live session (by its top step)."""
-    keep = _since(services)
-    items: list[TrashedItem] = []
-    with services.db() as db:
-        for model, kind in ((ImageSession, "session"), (Song, "song"), (Storyboard, "storyboard")):
-            m: Any = model
-            for row in db.execute(
-                sa.select(m.id, m.title, m.deleted_at)
-                .where(m.owner_id == owner_id, m.deleted_at.isnot(None))
-                .order_by(m.deleted_at.desc())
-                .limit(limit)
-            ).all():
-                items.append(
-                    TrashedItem(kind, row.id, row.title, row.deleted_at, row.deleted_at + keep)
-                )
-        parent = sa.orm.aliased(ImageGeneration)
-        for gen, session_title in db.execute(
-            sa.select(ImageGeneration, ImageSession.title)
-            .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
-            .outerjoin(parent, parent.id == ImageGeneration.parent_generation_id)
-            .where(
-                ImageSession.owner_id == owner_id,
-                ImageSession.deleted_at.is_(None),
-                ImageGeneration.deleted_at.isnot(None),
-                # the top of its subtree: its parent is live, or went to the trash another time
-                sa.or_(
-                    parent.id.is_(None),
-                    parent.deleted_at.is_distinct_from(ImageGeneration.deleted_at),
-                ),
-            )
-            .order_by(ImageGeneration.deleted_at.desc())
-            .limit(limit)
-        ).all():
-            when = gen.deleted_at or utcnow()  # set: the query asks for trashed steps only
-            title = f"Step {gen.step} of {session_title}"
-            items.append(TrashedItem("step", gen.id, title, when, when + keep, gen.session_id))
-    items.sort(key=lambda i: i.deleted_at, reverse=True)
-    return items[:limit]
