@@ -52,3 +52,30 @@ def test_home_cards_offer_delete_and_the_session_page_export(
     assert app.button(key="delete_session").label == "Delete session"
     _, data = archive.export_session(app_services, DEMO_OWNER, sid)
     assert zipfile.is_zipfile(io.BytesIO(data))
+
+
+def test_pages_of_a_deleted_song_or_storyboard_say_it_is_gone(
+    app: AppTest, app_services: Services
+) -> None:
+    from studio import songs
+    from studio import storyboards as sb
+
+    board = sb.create_storyboard(app_services, DEMO_OWNER, "Harbour")
+    app.switch_page("pages/storyboards.py")
+    app.query_params["storyboard"] = board.id
+    app.run()
+    assert not app.exception
+    assert app.button(key="sb:delete").label == "Delete storyboard"
+    trash.delete(app_services, DEMO_OWNER, "storyboard", board.id)
+    app.run()
+    assert not app.exception
+
+    song = songs.create_song_draft(
+        app_services, DEMO_OWNER, title="Tides", tags="", text="One", idempotency_key="t"
+    )
+    app.switch_page("pages/songs.py").run()
+    assert not app.exception
+    trash.delete(app_services, DEMO_OWNER, "song", song.id)
+    app.run()
+    assert not app.exception
+    assert not any("Tides" in m.value for m in app.markdown)
