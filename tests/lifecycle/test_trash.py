@@ -213,10 +213,11 @@ def test_a_song_and_a_storyboard_go_to_the_trash_and_come_back(services: Service
         idempotency_key=key(),
     )  # fmt: skip
     board = sb.create_storyboard(services, OWNER, "The Lighthouse")
-    sb.add_entity(services, OWNER, board.id, kind="scene", name="Cliff")
+    scene = sb.add_entity(services, OWNER, board.id, kind="scene", name="Cliff")
+    sb.request_image(services, OWNER, prompt="A cliff", entity_id=scene.id, idempotency_key="i")
     assert trash.what_goes(services, OWNER, "song", song.id).sentence().startswith("2 verses")
     assert trash.what_goes(services, OWNER, "storyboard", board.id).sentence() == (
-        "1 scene or character, 0 images, 0 videos"
+        "1 scene or character, 0 images, 0 videos; 1 piece of work in progress will be canceled"
     )
     trash.delete(services, OWNER, "song", song.id)
     trash.delete(services, OWNER, "storyboard", board.id)
@@ -226,7 +227,7 @@ def test_a_song_and_a_storyboard_go_to_the_trash_and_come_back(services: Service
         songs.get_song(services, OWNER, song.id)
     with pytest.raises(NotFound):
         sb.get_storyboard(services, OWNER, board.id)
-    with services.db() as db:  # the verses' queued jobs were canceled
+    with services.db() as db:  # the verses' and the scene's queued jobs were canceled
         statuses = set(db.scalars(sa.select(Job.status).where(Job.kind != "noop")))
     assert statuses == {"canceled"}
     assert {i.kind for i in trash.list_trash(services, OWNER)} == {"song", "storyboard"}
