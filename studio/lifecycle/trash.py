@@ -11,7 +11,7 @@ a file goes only when no row references it any more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +31,10 @@ from db.schema import (
     StoryboardGeneration,
 )
 from db.types import utcnow
-from studio.errors import Invalid, NotFound
+from studio.errors import Conflict, Invalid, NotFound
 from studio.humanize import plural
 from studio.lifecycle.reads import TrashedItem, list_trash
+from studio.ownership import owned
 from studio.sessions.ownership import SESSION_NOT_FOUND, owned_generation
 from studio.songs.illustration import song_key
 from studio.songs.ownership import SONG_NOT_FOUND
@@ -131,43 +132,40 @@ def _in_flight(db: Session, job_ids: list[str]) -> list[str]:
     )
 
 
-def _session_plan(db: Session, owner_id: str, session_id: str) -> tuple[ImageSession, WhatGoes]:
-    session = db.scalar(
-        sa.select(ImageSession).where(
-            ImageSession.id == session_id,
-            ImageSession.owner_id == owner_id,
-            ImageSession.deleted_at.is_(None),
-        )
-    )
-    if session is None:
-        raise NotFound(SESSION_NOT_FOUND)
+@dataclass
+class _Plan:
+    """What a delete does: the row that goes to the trash (for a step: its session, whose steps
+    `step_ids` go), the unfinished jobs to cancel, and what the dialog says."""
+
+    target: Any
+    jobs: list[str]
+    what: WhatGoes
+    step_ids: list[str] = field(default_factory=list)
+
+
+def _session_plan(db: Session, owner_id: str, session_id: str, lock: bool) -> _Plan:
+    session = owned(db, owner_id, ImageSession, session_id, SESSION_NOT_FOUND, lock=lock)
     live = [r for r in _live_steps(db, session_id) if r.deleted_at is None]
     ids = [r.id for r in live]
     images, videos = _asset_counts(db, ImageAsset.generation_id.in_(ids)) if ids else (0, 0)
     jobs = _in_flight(db, [r.job_id for r in live if r.job_id])
     what = WhatGoes("session", session.id, session.title, len(live), images, videos, 0, len(jobs))
-    return session, what
+    return _Plan(session, jobs, what)
 
 
-def _step_plan(
-    db: Session, owner_id: str, generation_id: str
-) -> tuple[ImageGeneration, ImageSession, list[Any], WhatGoes]:
-    gen, session = owned_generation(db, owner_id, generation_id)
+def _step_plan(db: Session, owner_id: str, generation_id: str, lock: bool) -> _Plan:
+    gen, session = owned_generation(db, owner_id, generation_id, lock=lock)
     subtree = _subtree(_live_steps(db, session.id), gen.id, deleted_at=None)
     ids = [r.id for r in subtree]
     images, videos = _asset_counts(db, ImageAsset.generation_id.in_(ids))
     jobs = _in_flight(db, [r.job_id for r in subtree if r.job_id])
     title = f"Step {gen.step} of {session.title}"
-    return (
-        gen,
-        session,
-        subtree,
-        WhatGoes("step", gen.id, title, len(ids), images, videos, 0, len(jobs)),
-    )
+    what = WhatGoes("step", gen.id, title, len(ids), images, videos, 0, len(jobs))
+    return _Plan(session, jobs, what, ids)
 
 
-def _song_plan(db: Session, owner_id: str, song_id: str) -> tuple[Song, list[str], WhatGoes]:
-    song = _live(db, Song, owner_id, song_id, SONG_NOT_FOUND)
+def _song_plan(db: Session, owner_id: str, song_id: str, lock: bool) -> _Plan:
+    song = owned(db, owner_id, Song, song_id, SONG_NOT_FOUND, lock=lock)
     verses = int(db.scalar(sa.select(sa.func.count()).where(SongVerse.song_id == song.id)) or 0)
     images = int(
         db.scalar(
@@ -187,13 +185,11 @@ def _song_plan(db: Session, owner_id: str, song_id: str) -> tuple[Song, list[str
             )
         )
     )
-    return song, jobs, WhatGoes("song", song.id, song.title, 0, images, 0, verses, len(jobs))
+    return _Plan(song, jobs, WhatGoes("song", song.id, song.title, 0, images, 0, verses, len(jobs)))
 
 
-def _storyboard_plan(
-    db: Session, owner_id: str, storyboard_id: str
-) -> tuple[Storyboard, list[str], WhatGoes]:
-    board = _live(db, Storyboard, owner_id, storyboard_id, STORYBOARD_NOT_FOUND)
+def _storyboard_plan(db: Session, owner_id: str, storyboard_id: str, lock: bool) -> _Plan:
+    board = owned(db, owner_id, Storyboard, storyboard_id, STORYBOARD_NOT_FOUND, lock=lock)
     parts = int(
         db.scalar(sa.select(sa.func.count()).where(StoryboardEntity.storyboard_id == board.id)) or 0
     )
@@ -207,59 +203,36 @@ def _storyboard_plan(
             .group_by(StoryboardGeneration.media)
         ).all()
     )
-    job_ids = list(
-        db.scalars(
-            sa.select(StoryboardGeneration.job_id).where(
-                StoryboardGeneration.storyboard_id == board.id,
-                StoryboardGeneration.job_id.isnot(None),
-            )
+    job_ids = db.scalars(
+        sa.select(StoryboardGeneration.job_id).where(
+            StoryboardGeneration.storyboard_id == board.id,
+            StoryboardGeneration.job_id.isnot(None),
         )
     )
     jobs = _in_flight(db, sorted({j for j in job_ids if j}))
-    what = WhatGoes(
-        "storyboard",
-        board.id,
-        board.title,
-        0,
-        int(media.get("image", 0)),
-        int(media.get("video", 0)),
-        parts,
-        len(jobs),
-    )
-    return board, jobs, what
+    images, videos = int(media.get("image", 0)), int(media.get("video", 0))
+    what = WhatGoes("storyboard", board.id, board.title, 0, images, videos, parts, len(jobs))
+    return _Plan(board, jobs, what)
 
 
-def _live(db: Session, model: Any, owner_id: str, row_id: str, message: str) -> Any:
-    row = db.scalar(
-        sa.select(model).where(
-            model.id == row_id, model.owner_id == owner_id, model.deleted_at.is_(None)
-        )
-    )
-    if row is None:
-        raise NotFound(message)
-    return row
+_PLANS = {
+    "session": _session_plan,
+    "step": _step_plan,
+    "song": _song_plan,
+    "storyboard": _storyboard_plan,
+}
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
+def _plan(db: Session, owner_id: str, kind: str, row_id: str, *, lock: bool = False) -> _Plan:
+    if kind not in _PLANS:
         raise Invalid(f"Only {', '.join(KINDS)} can be deleted, not {kind!r}.")
+    return _PLANS[kind](db, owner_id, row_id, lock)
 
 
 def what_goes(services: Services, owner_id: str, kind: str, row_id: str) -> WhatGoes:
     """What deleting `kind` `row_id` would take away (read only)."""
-    _check_kind(kind)
     with services.db() as db:
-        return _plan(db, owner_id, kind, row_id)
-
-
-def _plan(db: Session, owner_id: str, kind: str, row_id: str) -> WhatGoes:
-    if kind == "session":
-        return _session_plan(db, owner_id, row_id)[1]
-    if kind == "step":
-        return _step_plan(db, owner_id, row_id)[3]
-    if kind == "song":
-        return _song_plan(db, owner_id, row_id)[2]
-    return _storyboard_plan(db, owner_id, row_id)[2]
+        return _plan(db, owner_id, kind, row_id).what
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,32 +242,25 @@ def _plan(db: Session, owner_id: str, kind: str, row_id: str) -> WhatGoes:
 
 def delete(services: Services, owner_id: str, kind: str, row_id: str) -> WhatGoes:
     """Move `kind` `row_id` to the trash and cancel its unfinished work, in one transaction."""
-    _check_kind(kind)
     now = utcnow()
     with services.db() as db:
-        if kind == "session":
-            session, what = _session_plan(db, owner_id, row_id)
-            live = [r for r in _live_steps(db, session.id) if r.deleted_at is None]
-            jobs = _in_flight(db, [r.job_id for r in live if r.job_id])
-            session.deleted_at = now
-        elif kind == "step":
-            _gen, session, subtree, what = _step_plan(db, owner_id, row_id)
-            ids = [r.id for r in subtree]
-            jobs = _in_flight(db, [r.job_id for r in subtree if r.job_id])
+        plan = _plan(db, owner_id, kind, row_id, lock=True)
+        if kind == "step":
             db.execute(
-                sa.update(ImageGeneration).where(ImageGeneration.id.in_(ids)).values(deleted_at=now)
+                sa.update(ImageGeneration)
+                .where(ImageGeneration.id.in_(plan.step_ids))
+                .values(deleted_at=now)
             )
-            _refresh_thumbnail(db, session)
-            session.updated_at = now
-        elif kind == "song":
-            song, jobs, what = _song_plan(db, owner_id, row_id)
-            song.deleted_at = now
+            _refresh_thumbnail(db, plan.target)
+            plan.target.updated_at = now
         else:
-            board, jobs, what = _storyboard_plan(db, owner_id, row_id)
-            board.deleted_at = now
-        for job_id in jobs:
-            services.queue.cancel(job_id, db=db)
-    return what
+            plan.target.deleted_at = now
+        for job_id in plan.jobs:
+            try:
+                services.queue.cancel(job_id, db=db)
+            except Conflict:  # it finished a moment ago: its output goes to the trash too
+                pass
+    return plan.what
 
 
 def _refresh_thumbnail(db: Session, session: ImageSession) -> None:
@@ -315,7 +281,8 @@ def _refresh_thumbnail(db: Session, session: ImageSession) -> None:
 def restore(services: Services, owner_id: str, kind: str, row_id: str) -> str:
     """Bring `kind` `row_id` back from the trash, whole; returns its title. Work that was
     canceled when it was deleted stays canceled (run it again from its page)."""
-    _check_kind(kind)
+    if kind not in KINDS:
+        raise Invalid(f"Only {', '.join(KINDS)} can be restored, not {kind!r}.")
     with services.db() as db:
         if kind == "step":
             row = db.execute(
