@@ -16,7 +16,7 @@ from db.types import utcnow
 from studio import sessions as S
 from studio import songs
 from studio import storyboards as sb
-from studio.errors import Invalid, NotFound
+from studio.errors import Conflict, Invalid, NotFound
 from studio.jobs.worker import process_next
 from studio.lifecycle import purge, trash
 from studio.services import Services
@@ -255,3 +255,10 @@ def test_restoring_a_step_of_a_deleted_session_asks_for_the_session(services: Se
         trash.restore(services, OWNER, "step", step2)
     with pytest.raises(Invalid, match="can be deleted"):
         trash.delete(services, OWNER, "user", sid)
+
+
+def test_submitting_a_form_again_never_returns_a_deleted_step(services: Services) -> None:
+    session, _ = S.create_session(services, OWNER, params("a cat"), idempotency_key="same")
+    trash.delete(services, OWNER, "session", session.id)
+    with pytest.raises(Conflict, match="no longer exists"):
+        S.create_session(services, OWNER, params("a cat"), idempotency_key="same")
