@@ -33,6 +33,12 @@ def main() -> None:
             icon=":material/movie:",
             url_path="storyboards",
         ),
+        st.Page(
+            "pages/trash.py",
+            title="Recently deleted",
+            icon=":material/delete:",
+            url_path="trash",
+        ),
     ]
     admin_pages = [
         st.Page("pages/songs.py", title="Songs", icon=":material/music_note:", url_path="songs"),

@@ -15,6 +15,7 @@ from studio.ui.common.model_picker import pick_model
 from studio.ui.common.services import get_services
 from studio.ui.common.status import render_configuration
 from studio.ui.common.text import md
+from studio.ui.lifecycle.archive import import_form
 from studio.ui.session import param_form
 from studio.ui.session.cards import SESSION_PAGE, render_session_cards
 
@@ -51,6 +52,7 @@ if submitted:
         st.switch_page(SESSION_PAGE, query_params={"session": new_session.id})
 
 render_session_cards(services, owner)
+import_form(services, owner, SESSION_PAGE)
 
 with st.expander("This studio", icon=":material/settings:"):
     render_configuration(services)

@@ -102,6 +102,19 @@ class Settings(BaseSettings):
         validation_alias=_env("STUDIO_VIDEO_POLL_SECONDS", "video_poll_seconds"),
         description="How often a worker asks the provider whether a video is ready",
     )
+    trash_days: int = Field(
+        7,
+        ge=0,
+        le=3650,
+        validation_alias=_env("STUDIO_TRASH_DAYS", "trash_days"),
+        description="How long deleted sessions, steps, songs and storyboards can be restored",
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        validation_alias=_env("STUDIO_RETENTION_DAYS", "retention_days"),
+        description="studio prune: drop finished jobs and failed steps' inputs older than this",
+    )
     admins: str = Field(
         "",
         validation_alias=_env("STUDIO_ADMINS", "admins"),
@@ -190,6 +203,7 @@ class Settings(BaseSettings):
         "google_vertex_api_key",
         "google_cloud_project",
         "google_application_credentials",
+        "retention_days",
         mode="before",
     )
     @classmethod

@@ -1,5 +1,5 @@
-"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, providers check
-(`studio --help`).
+"""The `studio` command: init, worker, dispatch, enqueue, batch, providers check, and the
+housekeeping of lifecycle.py: gc, purge, prune, backup, export, import (`studio --help`).
 
 This package is the only part of the studio that reads files named on the command line;
 storyboards.py holds the storyboard commands (enqueue image / image-edit / video, batch)."""
@@ -10,7 +10,6 @@ import argparse
 import logging
 import signal
 import sys
-from datetime import timedelta
 
 from studio.cli import common
 from studio.cli.common import (
@@ -21,6 +20,7 @@ from studio.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from studio.cli.lifecycle import add_lifecycle_commands
 from studio.cli.providers import add_provider_commands
 from studio.cli.storyboards import add_storyboard_commands
 from studio.errors import Conflict, InProgress, LimitExceeded, NotFound, StudioError
@@ -79,13 +79,6 @@ def cmd_enqueue_noop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_prune(args: argparse.Namespace) -> int:
-    svc = common.services_for_cli()
-    n = svc.queue.prune(older_than=timedelta(days=args.days))
-    print(f"Removed {n} finished job(s) older than {args.days} day(s).")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studio", description="Image Studio command line")
     p.add_argument("-v", "--verbose", action="store_true", help="log each job")
@@ -112,9 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     noop.set_defaults(func=cmd_enqueue_noop)
     add_storyboard_commands(enq_sub, sub)
 
-    pr = sub.add_parser("prune", help="delete finished jobs older than N days")
-    pr.add_argument("--days", type=int, default=30)
-    pr.set_defaults(func=cmd_prune)
+    add_lifecycle_commands(sub)
     add_provider_commands(sub)
     return p
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1  # dispatch: the job failed; batch: some entries were invalid and skipped
+EXIT_FOUND = 1  # gc: orphan files or missing files were found
 EXIT_USAGE = 2  # bad input (options, values, a source that is not an image, malformed JSON)
 EXIT_NO_WORK = 3
 EXIT_NOT_FOUND = 4  # unknown storyboard, scene, character, asset or file

@@ -44,7 +44,12 @@ def _replay(
             sa.select(ImageGeneration, ImageSession)
             .join(Job, Job.id == ImageGeneration.job_id)
             .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
-            .where(Job.idempotency_key == job_key, ImageSession.owner_id == owner_id)
+            .where(
+                Job.idempotency_key == job_key,
+                ImageSession.owner_id == owner_id,
+                ImageSession.deleted_at.is_(None),  # a deleted step "no longer exists"
+                ImageGeneration.deleted_at.is_(None),
+            )
         ).first()
         return (row[0], row[1]) if row is not None else None
 

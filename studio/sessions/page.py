@@ -92,8 +92,13 @@ def open_session(
     wanted_step = _int(step)
     with services.db() as db:
         head = db.execute(
-            sa.select(ImageSession, _count(gens.c.session_id == ImageSession.id)).where(
-                ImageSession.id == session_id, ImageSession.owner_id == owner_id
+            sa.select(
+                ImageSession,
+                _count(gens.c.session_id == ImageSession.id, gens.c.deleted_at.is_(None)),
+            ).where(
+                ImageSession.id == session_id,
+                ImageSession.owner_id == owner_id,
+                ImageSession.deleted_at.is_(None),
             )
         ).first()
         if head is None:
@@ -109,7 +114,11 @@ def open_session(
         history = db.execute(_history(session_id, page, per_page)).all()
         choices = db.execute(
             sa.select(gens)
-            .where(gens.c.session_id == session_id, gens.c.completed_at.isnot(None))
+            .where(
+                gens.c.session_id == session_id,
+                gens.c.completed_at.isnot(None),
+                gens.c.deleted_at.is_(None),
+            )
             .order_by(gens.c.step.desc())
             .limit(CHOICES)
         ).all()
@@ -118,6 +127,7 @@ def open_session(
             .where(
                 gens.c.session_id == session_id,
                 gens.c.completed_at.is_(None),  # the partial index of unproduced steps
+                gens.c.deleted_at.is_(None),
                 work.jobs.c.status.in_(work.ACTIVE_JOB_STATUSES),
             )
             .order_by(gens.c.step)
@@ -185,7 +195,7 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
     g = gens.alias("g")
 
     def first(*where: sa.ColumnElement[bool], newest: bool = False) -> sa.ScalarSelect[Any]:
-        q = sa.select(g.c.id).where(g.c.session_id == session_id, *where)
+        q = sa.select(g.c.id).where(g.c.session_id == session_id, g.c.deleted_at.is_(None), *where)
         if newest:
             q = q.order_by(g.c.step.desc())
         return q.limit(1).scalar_subquery()
@@ -213,7 +223,8 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
         gens.c.tree_key < row.c.tree_key,
         sa.and_(gens.c.tree_key == row.c.tree_key, gens.c.step < row.c.step),
     )
-    before = sa.case((up.c.n == 0, _count(gens.c.session_id == session_id, earlier)))
+    live = gens.c.deleted_at.is_(None)
+    before = sa.case((up.c.n == 0, _count(gens.c.session_id == session_id, live, earlier)))
     return (
         work.join_job(sa.select(row, before.label("before")), row.c.job_id)
         .join(up, up.c.id == row.c.id)
@@ -228,7 +239,7 @@ def _history(session_id: str, page: int, per_page: int) -> sa.Select[Any]:
     return (
         work.join_job(sa.select(*columns), gens.c.job_id)
         .outerjoin(parent, parent.c.id == gens.c.parent_generation_id)
-        .where(gens.c.session_id == session_id)
+        .where(gens.c.session_id == session_id, gens.c.deleted_at.is_(None))
         .order_by(gens.c.tree_key, gens.c.step)
         .limit(per_page)
         .offset((page - 1) * per_page)

@@ -151,7 +151,7 @@ def list_sessions(
     gens = table(ImageGeneration)
     count = (
         sa.select(sa.func.count())
-        .where(gens.c.session_id == ImageSession.id)
+        .where(gens.c.session_id == ImageSession.id, gens.c.deleted_at.is_(None))
         .correlate(ImageSession)
         .scalar_subquery()
     )
@@ -160,6 +160,7 @@ def list_sessions(
         .where(
             gens.c.session_id == ImageSession.id,
             gens.c.completed_at.is_(None),  # the partial index of unproduced steps
+            gens.c.deleted_at.is_(None),
             work.in_flight(gens.c.job_id),
         )
         .correlate(ImageSession)
@@ -174,7 +175,7 @@ def list_sessions(
                 ImageAsset.owner_id == ImageSession.owner_id,
             ),
         )
-        .where(ImageSession.owner_id == owner_id)
+        .where(ImageSession.owner_id == owner_id, ImageSession.deleted_at.is_(None))
         .order_by(ImageSession.updated_at.desc(), ImageSession.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -183,7 +184,7 @@ def list_sessions(
         total = db.scalar(
             sa.select(sa.func.count())
             .select_from(ImageSession)
-            .where(ImageSession.owner_id == owner_id)
+            .where(ImageSession.owner_id == owner_id, ImageSession.deleted_at.is_(None))
         )
         rows = db.execute(stmt).all()
     cards = [
@@ -225,7 +226,7 @@ def get_session(services: Services, owner_id: str, session_id: str) -> SessionVi
         assets_t = table(ImageAsset)
         generations = db.execute(
             work.join_job(sa.select(gens), gens.c.job_id)
-            .where(gens.c.session_id == session_id)
+            .where(gens.c.session_id == session_id, gens.c.deleted_at.is_(None))
             .order_by(gens.c.step)
         ).all()
         asset_rows = db.execute(
@@ -257,6 +258,8 @@ def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[
         .where(
             gens.c.session_id == session_id,
             sessions_t.c.owner_id == owner_id,
+            sessions_t.c.deleted_at.is_(None),
+            gens.c.deleted_at.is_(None),
             gens.c.completed_at.is_(None),  # the partial index of unproduced steps
             work.jobs.c.status.in_(work.ACTIVE_JOB_STATUSES),
         )

@@ -20,7 +20,9 @@ def set_published(services: Services, owner_id: str, song_id: str, published: bo
     """Publish or unpublish a song."""
     with services.db() as db:
         song = db.scalar(
-            sa.select(Song).where(Song.id == song_id, Song.owner_id == owner_id).with_for_update()
+            sa.select(Song)
+            .where(Song.id == song_id, Song.owner_id == owner_id, Song.deleted_at.is_(None))
+            .with_for_update()
         )
         if song is None:
             raise NotFound(SONG_NOT_FOUND)

@@ -128,7 +128,11 @@ def open_storyboard(
                     gens.c.owner_id == owner_id,
                     source=gens,
                 ),
-            ).where(Storyboard.id == storyboard_id, Storyboard.owner_id == owner_id)
+            ).where(
+                Storyboard.id == storyboard_id,
+                Storyboard.owner_id == owner_id,
+                Storyboard.deleted_at.is_(None),
+            )
         ).first()
         if head is None:
             raise NotFound(STORYBOARD_NOT_FOUND)
