@@ -117,12 +117,12 @@ def page(chromium: str, request: pytest.FixtureRequest) -> Iterator[object]:
     from playwright.sync_api import expect, sync_playwright
 
     # Assertions wait as long as locators do: a loaded CI machine renders a page slowly.
-    expect.set_options(timeout=30_000)
+    expect.set_options(timeout=60_000)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(30_000)
+        pg.set_default_timeout(60_000)
         yield pg
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
         browser.close()
