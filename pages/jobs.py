@@ -8,8 +8,10 @@ from pages import run_under_app
 from studio.ui.admin.jobs import render_jobs_page
 from studio.ui.common.feedback import show_flashes
 from studio.ui.common.services import get_services
+from studio.ui.common.sign_in import require_admin
 
 run_under_app()
+require_admin()
 
 st.title("Jobs")
 st.caption(
