@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 import streamlit as st
 
 from studio.config import DEMO_OWNER, Settings
+from studio.jobs.admin import Actor
 
 log = logging.getLogger("studio.ui")
 
@@ -239,3 +240,14 @@ def current_owner() -> str:
     if identity is None:
         st.stop()
     return identity.owner_id
+
+
+def current_actor() -> Actor:
+    """The person acting, as admin actions record them: owner id, and name with email."""
+    from studio.ui.common.services import get_services
+
+    identity = current_identity(get_services().settings)
+    if identity is None:
+        st.stop()
+    shown = identity.name if not identity.email else f"{identity.name} ({identity.email})"
+    return Actor(identity.owner_id, shown)
