@@ -73,6 +73,7 @@ def render_account(identity: Identity) -> None:
         who = identity.name if not identity.email else f"{identity.name} ({identity.email})"
         role = " · admin" if identity.is_admin else ""
         st.caption(f"Signed in as {md(who)}{role}")
+        st.caption(f"Your owner id (the CLI's `--owner`): {md(identity.owner_id)}")
         if st.button("Sign out", icon=":material/logout:", key="account:sign_out"):
             st.logout()
 
