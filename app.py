@@ -24,6 +24,8 @@ from studio.ui.common.sign_in import (
     render_sign_in,
 )
 
+URL_PATHS = ("session", "storyboards", "songs", "jobs", "monitoring")
+
 
 def main() -> None:
     """Configure the page, start the studio, and run the page the URL asks for."""
@@ -80,9 +82,16 @@ def main() -> None:
 
 
 def _only(render: Callable[[AuthConfig], None], config: AuthConfig, title: str) -> None:
-    """A single page whatever the address: the sign-in page, or what is wrong with [auth]."""
-    page = st.Page(lambda: render(config), title=title, default=True)
-    st.navigation([page], position="hidden").run()
+    """A single page whatever the address: the sign-in page, or what is wrong with [auth]. The
+    studio's addresses answer it too (no "page not found" over a shared session link)."""
+
+    def only() -> None:
+        render(config)
+
+    pages = [st.Page(only, title=title, default=True)] + [
+        st.Page(only, title=title, url_path=path, visibility="hidden") for path in URL_PATHS
+    ]
+    st.navigation(pages, position="hidden").run()
 
 
 if __name__ == "__main__":

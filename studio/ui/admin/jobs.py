@@ -150,6 +150,8 @@ def render_actions(services: Services, rows: list[JobView], actor: Actor) -> Non
                 st.rerun()
             if cols[3].button("Clear…", key="clear"):
                 _confirm_clear(services, job, actor)
+    if job.editor_note:
+        st.caption(f"Last action: {md(job.editor_note)} at {_fmt_time(job.editor_action_at)}")
     if job.provider_operation:
         what = "Resumed" if job.resumed_operation else "Started"
         st.caption(
