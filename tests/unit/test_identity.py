@@ -3,6 +3,8 @@ email, and every mistake of an [auth] section named."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from studio.ui.common.identity import (
@@ -80,3 +82,30 @@ def test_a_good_section_has_no_problems_and_named_providers_are_listed() -> None
 def test_each_mistake_is_named(change: dict[str, object], named: str) -> None:
     section = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
     assert any(named in p for p in check_auth_section(section).problems)
+
+
+def test_a_secrets_file_that_is_not_toml_is_a_problem_not_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken secrets.toml must not silently turn sign-in off (and open the studio)."""
+    import streamlit as st
+    from streamlit import config
+    from streamlit.runtime.secrets import Secrets
+
+    from studio.ui.common.identity import auth_config
+
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback\n')
+    monkeypatch.setattr(st, "secrets", Secrets())
+    previous = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(bad)])
+    try:
+        broken = auth_config()
+        bad.unlink()
+        monkeypatch.setattr(st, "secrets", Secrets())
+        missing = auth_config()
+    finally:
+        config.set_option("secrets.files", previous)
+    assert broken.enabled and len(broken.problems) == 1
+    assert str(bad) in broken.problems[0] and "valid TOML" in broken.problems[0]
+    assert not missing.enabled and missing.problems == ()
