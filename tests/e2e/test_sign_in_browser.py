@@ -23,6 +23,7 @@ from studio.services import Services
 from studio.sessions.ownership import SESSION_NOT_FOUND
 from studio.ui.common.identity import owner_id_for
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM_ARGS, free_port, settle, start_app, stop_app
+from tests.e2e.test_accessibility_browser import audit
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +119,7 @@ def test_two_people_an_admin_and_sign_out_through_a_real_provider(
                 expect(anon.get_by_text("Alice's harbour")).to_have_count(0)
                 expect(anon.get_by_text("Page not found")).to_have_count(0)
                 anon.screenshot(path=str(ARTIFACTS / "sign-in.png"), full_page=True)
+                found = audit(anon, "sign-in page")
                 anon.close()
 
                 # --- Alice, an admin: her session only, the Jobs page, a recorded requeue
@@ -152,6 +154,7 @@ def test_two_people_an_admin_and_sign_out_through_a_real_provider(
                 expect(b.get_by_role("heading", name="Admins only")).to_be_visible()
                 expect(b.get_by_text("broken job")).to_have_count(0)
                 b.screenshot(path=str(ARTIFACTS / "sign-in-admins-only.png"), full_page=True)
+                found += audit(b, "admins only, with the account box")
 
                 # --- Bob signs out: the provider's end-session page, then the sign-in page
                 b.goto(app.url)
@@ -161,6 +164,7 @@ def test_two_people_an_admin_and_sign_out_through_a_real_provider(
                 expect(b.get_by_text("Bob's mountain")).to_have_count(0)
                 b.reload()
                 expect(b.get_by_role("button", name="Sign in")).to_be_visible()
+                assert found == []  # axe: the sign-in page and the account box
             finally:
                 browser.close()
     finally:

@@ -24,7 +24,7 @@ ADMINS_ONLY = "Admins only"
 def render_sign_in(config: AuthConfig) -> None:
     """The sign-in page: what the studio is and one button per configured provider."""
     st.title("Image Studio")
-    st.subheader("Sign in")
+    st.header("Sign in")
     st.write("Sign in to make images and see your sessions, storyboards and costs.")
     for provider in config.providers:
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
