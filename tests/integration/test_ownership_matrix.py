@@ -334,3 +334,50 @@ def test_alice_still_sees_all_her_work_after_bobs_attempts(
     assert songs.get_song(services, ALICE, world.song).title == "Alice's song"
     assert sb.get_storyboard(services, ALICE, world.board).entity(world.scene).name == "Cliff"
     assert sb.exclusive_job(services, ALICE, world.board) is not None
+
+
+def test_bob_mixing_his_own_ids_with_alices_gets_not_found(
+    services: Services, world: World
+) -> None:
+    """Bob's own session, song or storyboard with one of Alice's ids inside: still not found,
+    nothing changed, and nothing of hers shown."""
+    params = sessions.GenerationParams(prompt="Bob's")
+    bob_session, _ = sessions.create_session(services, BOB, params, idempotency_key="b-s")
+    bob_song = songs.create_song_draft(
+        services, BOB, title="Bob's", tags="", text="One verse", idempotency_key="b-song"
+    )
+    bob_board = sb.create_storyboard(services, BOB, "Bob's board")
+    mixed: dict[str, Call] = {
+        "iterate from her step": lambda s, o, w: sessions.iterate(
+            s, o, bob_session.id, w.step, params, idempotency_key="m"
+        ),
+        "her verse in his song": lambda s, o, w: songs.requeue_verse(s, o, bob_song.id, w.verse),
+        "skip her verse in his song": lambda s, o, w: songs.skip_verse(s, o, bob_song.id, w.verse),
+        "her scene in his board": lambda s, o, w: sb.request_image(
+            s, o, prompt="x", storyboard_id=bob_board.id, entity_id=w.scene, idempotency_key="m"
+        ),
+        "her asset in his board": lambda s, o, w: sb.request_edit(
+            s,
+            o,
+            prompt="x",
+            storyboard_id=bob_board.id,
+            source=sb.Source(asset_id=w.asset),
+            idempotency_key="m2",
+        ),
+        "her run on his board": lambda s, o, w: sb.clear_storyboard_job(
+            s, o, bob_board.id, w.run_job
+        ),
+    }
+    failures = []
+    for name, call in mixed.items():
+        rows, files = _rows(services), _files(services)
+        try:
+            with pytest.raises(NotFound):
+                call(services, BOB, world)
+            assert _rows(services) == rows and _files(services) == files
+        except BaseException as err:
+            failures.append(f"{name}: {type(err).__name__}: {str(err).splitlines()[0][:200]}")
+    page = sessions.open_session(services, BOB, bob_session.id, selected_id=world.step)
+    if world.ids() & _mentioned(page):
+        failures.append("open_session showed Alice's step selected in Bob's session")
+    assert failures == []
