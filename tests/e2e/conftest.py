@@ -40,6 +40,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_free_port = free_port  # the name other tests knew
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     if not Path(CHROMIUM).exists():
