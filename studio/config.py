@@ -118,7 +118,16 @@ class Settings(BaseSettings):
     admins: str = Field(
         "",
         validation_alias=_env("STUDIO_ADMINS", "admins"),
-        description="Comma-separated admin emails (only used when sign-in is on)",
+        description="Comma-separated admin emails (sign-in on; matched only when the provider "
+        "says the email is verified)",
+    )
+    cli_owner: str = Field(
+        DEMO_OWNER,
+        min_length=1,
+        max_length=200,
+        validation_alias=_env("STUDIO_CLI_OWNER", "cli_owner"),
+        description="The user the `studio` command acts as (its --owner default): an owner id "
+        "as the studio's sidebar shows it",
     )
 
     # --- limits ------------------------------------------------------------------------

@@ -58,6 +58,12 @@ class Job(Base):
     # submitted: a job claimed again after a crash resumes it instead of paying for another.
     provider_operation: Mapped[str | None] = mapped_column(sa.String(500))
     provider_operation_at: Mapped[datetime | None] = mapped_column()
+    # The last editor action (requeued, skipped, cancel requested, cleared): who did it (their
+    # owner id and the name shown) and when.
+    editor_action: Mapped[str | None] = mapped_column(sa.String(20))
+    editor_id: Mapped[str | None] = mapped_column(sa.String(200))
+    editor_name: Mapped[str | None] = mapped_column(sa.String(200))
+    editor_action_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = created_column()
     started_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()

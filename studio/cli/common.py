@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import TYPE_CHECKING
 
 from studio.config import Settings
+from studio.errors import Invalid
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -16,6 +18,15 @@ EXIT_USAGE = 2  # bad input (options, values, a source that is not an image, mal
 EXIT_NO_WORK = 3
 EXIT_NOT_FOUND = 4  # unknown storyboard, scene, character, asset or file
 EXIT_BUSY = 5  # already in progress, or a limit or budget was reached
+
+
+def cli_owner(args: argparse.Namespace, services: Services) -> str:
+    """Whom a command acts for: --owner, else STUDIO_CLI_OWNER, else the demo user. Work it
+    enqueues belongs to them and counts against their limits."""
+    owner = (getattr(args, "owner", None) or services.settings.cli_owner).strip()
+    if not owner or len(owner) > 200:
+        raise Invalid("--owner must be an owner id of 1 to 200 characters.")
+    return owner
 
 
 def services_for_cli(migrate: bool = True, *, slots: int = 1) -> Services:

@@ -49,6 +49,21 @@ class JobView:
     waiting_on: str
     provider_operation: str | None = None
     provider_operation_at: datetime | None = None
+    editor_action: str | None = None
+    editor_id: str | None = None
+    editor_name: str | None = None
+    editor_action_at: datetime | None = None
+
+    @property
+    def editor_note(self) -> str:
+        """Who did the last editor action: "requeued by Ada (ada@example.com)"."""
+        if not self.editor_action:
+            return ""
+        if self.editor_id is not None and self.editor_id == self.owner_id:
+            who = "its owner"
+        else:
+            who = self.editor_name or self.editor_id or "an editor"
+        return f"{self.editor_action} by {who}"
 
     @property
     def short_id(self) -> str:
@@ -180,6 +195,10 @@ def list_jobs(
             waiting_on=_waiting_on(r, heads, now),
             provider_operation=r.provider_operation,
             provider_operation_at=r.provider_operation_at,
+            editor_action=r.editor_action,
+            editor_id=r.editor_id,
+            editor_name=r.editor_name,
+            editor_action_at=r.editor_action_at,
         )
         for r in rows
     ]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
 from studio import assets, imaging, limits, submissions
-from studio.errors import Invalid
+from studio.errors import Invalid, NotFound
 from studio.sessions import tree
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
@@ -164,7 +164,7 @@ def _parent_source(db: Session, session_id: str, parent_id: str) -> _Source:
         )
     )
     if parent is None:
-        raise Invalid("That step is not part of this session.")
+        raise NotFound("That step is not part of this session.")  # missing, or elsewhere
     if parent.completed_at is None:
         status = current_state(db, parent).status
         raise Invalid(

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, table
+from studio.errors import NotFound
 from studio.jobs import work
-from studio.sessions.ownership import owned_session
+from studio.sessions.ownership import SESSION_NOT_FOUND, owned_session
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -250,7 +251,9 @@ class StepProgress:
 
 def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[StepProgress]:
     """The session's queued and running steps with their jobs' stages (one query): what the
-    page's live status polls every second while something is in flight."""
+    page's live status polls every second while something is in flight. NotFound for a session
+    that is missing or another owner's (checked by a second query only when nothing is in
+    flight)."""
     gens, sessions_t = table(ImageGeneration), table(ImageSession)
     stmt = (
         work.join_job(sa.select(gens.c.id, gens.c.step, gens.c.completed_at), gens.c.job_id)
@@ -267,6 +270,12 @@ def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[
     )
     with services.engine.connect() as conn:
         rows = conn.execute(stmt).all()
+        if not rows:
+            owned = sa.select(sessions_t.c.id).where(
+                sessions_t.c.id == session_id, sessions_t.c.owner_id == owner_id
+            )
+            if conn.execute(owned).first() is None:
+                raise NotFound(SESSION_NOT_FOUND)
     out = []
     for r in rows:
         state = step_state(r)
