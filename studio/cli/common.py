@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from studio.config import Settings
+from studio.config import DEMO_OWNER, Settings
 from studio.errors import Invalid
 
 if TYPE_CHECKING:
@@ -38,3 +38,12 @@ def services_for_cli(migrate: bool = True, *, slots: int = 1) -> Services:
     settings = Settings()
     engine = make_engine(settings.database_url, pool_size=max(5, 2 * slots + 1))
     return Services.build(settings, engine=engine, migrate=migrate)
+
+
+def add_owner_option(p: argparse.ArgumentParser) -> None:
+    """The --owner option of every command that acts for someone (read by cli_owner)."""
+    p.add_argument(
+        "--owner",
+        help="act as this user: their owner id, as the studio's sidebar shows it "
+        f"(default: STUDIO_CLI_OWNER, else the demo user {DEMO_OWNER!r})",
+    )

@@ -75,7 +75,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "song": exports.export_song,
         "storyboard": exports.export_storyboard,
     }[args.kind]
-    name, data = export(svc, args.owner, args.id)
+    name, data = export(svc, common.cli_owner(args, svc), args.id)
     out = Path(args.output or name)
     out.write_bytes(data)
     print(f"Exported to {out} ({len(data)} bytes)")
@@ -93,13 +93,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     if path.stat().st_size > archive.MAX_ZIP_BYTES:
         print(f"error: {archive.TOO_BIG}", file=sys.stderr)
         return EXIT_USAGE
-    session = archive.import_session(svc, args.owner, path.read_bytes())
+    session = archive.import_session(svc, common.cli_owner(args, svc), path.read_bytes())
     print(f"Imported session {session.id}: {session.title}")
     return EXIT_OK
 
 
 def add_lifecycle_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from studio.config import DEMO_OWNER
 
     gc = sub.add_parser(
         "gc",
@@ -140,10 +139,10 @@ def add_lifecycle_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "--kind", choices=("session", "song", "storyboard"), default="session", help="what ID is"
     )
     ex.add_argument("--output", help="the zip file to write (default: named after the session)")
-    ex.add_argument("--owner", default=DEMO_OWNER, help="whose session (default: the demo user)")
+    common.add_owner_option(ex)
     ex.set_defaults(func=cmd_export)
 
     im = sub.add_parser("import", help="import a session zip as a new session")
     im.add_argument("path", help="the zip file")
-    im.add_argument("--owner", default=DEMO_OWNER, help="who owns the new session")
+    common.add_owner_option(im)
     im.set_defaults(func=cmd_import)

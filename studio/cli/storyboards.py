@@ -13,7 +13,6 @@ from typing import Any
 
 from studio.cli import common
 from studio.cli.common import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE
-from studio.config import DEMO_OWNER
 from studio.errors import Invalid, NotFound
 from studio.storyboards.requests import Source
 
@@ -208,14 +207,6 @@ def _add_target_options(p: argparse.ArgumentParser) -> None:
     group.add_argument("--character", metavar="ID", help="link the result to this character")
 
 
-def _add_owner_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--owner",
-        help="act as this user: their owner id, as the studio's sidebar shows it "
-        f"(default: STUDIO_CLI_OWNER, else the demo user {DEMO_OWNER!r})",
-    )
-
-
 def _add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", help="provider name (default: Google when configured, else local)")
     p.add_argument("--model", help="model id (default: the provider's storyboard model)")
@@ -223,7 +214,7 @@ def _add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--key", help="idempotency key: running the command again with it enqueues nothing new"
     )
-    _add_owner_option(p)
+    common.add_owner_option(p)
 
 
 def add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-def]
@@ -271,5 +262,5 @@ def add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-de
     )
     images.add_argument("file", metavar="FILE.json")
     images.add_argument("--storyboard", metavar="ID", help="for entries that name none")
-    _add_owner_option(images)
+    common.add_owner_option(images)
     images.set_defaults(func=cmd_batch_images)

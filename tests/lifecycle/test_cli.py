@@ -26,7 +26,10 @@ def cli_env(services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
 
 
 def test_export_import_purge_prune_and_backup_commands(
-    cli_env: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Services,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     services = cli_env
     params = S.GenerationParams(prompt="a quiet harbour", width=64, height=64)
@@ -40,6 +43,12 @@ def test_export_import_purge_prune_and_backup_commands(
     assert studio_main(["import", str(out), "--owner", "bob"]) == 0
     assert "Imported session" in capsys.readouterr().out
     assert S.list_sessions(services, "bob")[1] == 1
+    monkeypatch.setenv("STUDIO_CLI_OWNER", "carol")  # without --owner: the configured user
+    assert studio_main(["import", str(out)]) == 0
+    assert S.list_sessions(services, "carol")[1] == 1
+    assert studio_main(["export", session.id, "--output", str(tmp_path / "x.zip")]) == 4
+    monkeypatch.delenv("STUDIO_CLI_OWNER")
+    capsys.readouterr()
 
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
