@@ -32,6 +32,7 @@ from studio.errors import InProgress
 from studio.jobs import retry
 from studio.jobs.admin import EditorActions
 from studio.jobs.base import Executor, LeaseLost, check_held
+from studio.jobs.controls import QueueControls
 from studio.jobs.statements import (
     CLEAR_LEASE,
     ClaimedJob,
@@ -75,6 +76,7 @@ def pending_job_values(
     owner_id: str | None = None,
     label: str | None = None,
     cost_estimate: float | None = None,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """The column values of a fresh pending job: what `enqueue` inserts, and what bulk loaders
     (benchmarks) insert many of at once."""
@@ -100,12 +102,14 @@ def pending_job_values(
         "label": label,
         "cancel_requested": False,
         "cost_estimate": cost_estimate,
+        "provider": provider,
         "created_at": at,
     }
 
 
-class JobQueue(EditorActions):
-    """Queue operations for producers and workers, plus the editors' actions (EditorActions)."""
+class JobQueue(EditorActions, QueueControls):
+    """Queue operations for producers and workers, plus the editors' actions on jobs
+    (EditorActions) and on the queue as a whole (QueueControls: pause, caps, order)."""
 
     def enqueue(
         self,
@@ -123,11 +127,13 @@ class JobQueue(EditorActions):
         max_attempts: int | None = None,
         run_after: datetime | None = None,
         cost_estimate: float | None = None,
+        provider: str | None = None,
         job_id: str | None = None,
         new_only: bool = False,
     ) -> Job:
         """Add a job, or return the existing one when `idempotency_key` was used before (with
-        `new_only`, raise DuplicateKey instead: the caller wrote rows for a new job)."""
+        `new_only`, raise DuplicateKey instead: the caller wrote rows for a new job).
+        `provider`: the external service the job calls, which editors can pause or cap."""
         new = job_id or new_id()
         now = utcnow()
         with self._tx(db) as tx:
@@ -160,6 +166,7 @@ class JobQueue(EditorActions):
                 owner_id=owner_id,
                 label=label,
                 cost_estimate=cost_estimate,
+                provider=provider,
             )
             insert = (postgresql.insert if self.is_pg else sqlite.insert)(jobs).values(**values)
             if idempotency_key is not None:
