@@ -55,7 +55,7 @@ class Services:
         engine = engine or make_engine(settings.database_url)
         if migrate:
             upgrade(engine)
-        return cls(
+        services = cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
@@ -73,6 +73,9 @@ class Services:
             ),
             providers=provider_statuses(settings),
         )
+        if settings.caps():
+            services.queue.apply_configured_caps(settings.caps())
+        return services
 
     @contextmanager
     def db(self) -> Iterator[Session]:

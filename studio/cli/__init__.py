@@ -1,4 +1,4 @@
-"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, providers check
+"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, providers check, queue
 (`studio --help`).
 
 This package is the only part of the studio that reads files named on the command line;
@@ -22,6 +22,7 @@ from studio.cli.common import (
     EXIT_USAGE,
 )
 from studio.cli.providers import add_provider_commands
+from studio.cli.queue import add_queue_commands
 from studio.cli.storyboards import add_storyboard_commands
 from studio.errors import Conflict, InProgress, LimitExceeded, NotFound, StudioError
 
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--days", type=int, default=30)
     pr.set_defaults(func=cmd_prune)
     add_provider_commands(sub)
+    add_queue_commands(sub)
     return p
 
 

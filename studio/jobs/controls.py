@@ -76,13 +76,25 @@ class QueueControls(QueueBase):
     # -- reading --------------------------------------------------------------------------
 
     def controls(self, *, db: Executor | None = None) -> list[Control]:
-        """Every control in place: the whole queue's first, then kinds, then providers."""
+        """Every control in place: the whole queue's first, then kinds, then providers. A job
+        let through that is no longer pending is not shown."""
+        waiting = jobs.alias("let_through_job")
         with self._tx(db) as tx:
             rows = tx.execute(
-                sa.select(*controls.c).order_by(controls.c.scope, controls.c.name)
+                sa.select(*controls.c, waiting.c.status.label("let_through_status"))
+                .outerjoin(waiting, waiting.c.id == controls.c.let_through)
+                .order_by(controls.c.scope, controls.c.name)
             ).all()
         return [
-            Control(r.scope, r.name, r.paused_at, r.paused_by, r.let_through, r.cap, r.cap_by)
+            Control(
+                r.scope,
+                r.name,
+                r.paused_at,
+                r.paused_by,
+                r.let_through if r.let_through_status == "pending" else None,
+                r.cap,
+                r.cap_by,
+            )
             for r in rows
         ]
 
