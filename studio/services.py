@@ -20,6 +20,7 @@ from db.migrate import upgrade
 from studio.config import Settings
 from studio.errors import NotFound
 from studio.jobs.kinds import NOOP, JobKind, kind_table
+from studio.jobs.observe import observed
 from studio.jobs.queue import JobQueue
 from studio.providers.base import Provider
 from studio.providers.registry import ProviderStatus, provider_statuses
@@ -88,7 +89,7 @@ class Services:
             if status.name == name:
                 if status.provider is None:
                     raise NotFound(f"The provider {status.label} is off: {status.reason}.")
-                return status.provider
+                return observed(status.provider)  # calls timed, counted and logged
         raise NotFound(f"Unknown provider {name!r}.")
 
     def close(self) -> None:

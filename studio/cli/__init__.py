@@ -40,6 +40,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from studio.jobs.worker import WorkerLoop, default_worker_id
 
     svc = common.services_for_cli(slots=args.concurrency)
+    if args.metrics_port is not None:
+        from studio.jobs.metrics import serve
+
+        serve(args.metrics_port, svc.engine, addr=args.metrics_addr)
+        print(f"Prometheus metrics on http://{args.metrics_addr}:{args.metrics_port}/metrics")
     loop = WorkerLoop(
         svc, concurrency=args.concurrency, once=args.once, worker_id=default_worker_id(args.name)
     )
@@ -100,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
     w.add_argument("--once", action="store_true", help="exit when nothing is claimable")
     w.add_argument("--name", default="worker", help="prefix of this worker's id")
+    w.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on this port (/metrics)"
+    )
+    w.add_argument("--metrics-addr", default="0.0.0.0", help="address the metrics listen on (all)")
     w.set_defaults(func=cmd_worker)
 
     sub.add_parser(
@@ -123,10 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "worker" else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    common.configure_logging(verbose=args.verbose, worker=args.command == "worker")
     try:
         return int(args.func(args))
     except StudioError as err:

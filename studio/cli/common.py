@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from studio.config import Settings
@@ -15,6 +16,17 @@ EXIT_USAGE = 2  # bad input (options, values, a source that is not an image, mal
 EXIT_NO_WORK = 3
 EXIT_NOT_FOUND = 4  # unknown storyboard, scene, character, asset or file
 EXIT_BUSY = 5  # already in progress, or a limit or budget was reached
+
+
+def configure_logging(*, verbose: bool, worker: bool) -> None:
+    """Text lines by default; with STUDIO_LOG_FORMAT=json, one JSON line per record, and an
+    event per job transition and provider call (which text shows only with -v)."""
+    from studio.jobs.observe import configure_logging as configure
+
+    log_format = Settings().log_format
+    configure(log_format, logging.INFO if verbose or worker else logging.WARNING)
+    if log_format == "text" and not verbose:
+        logging.getLogger("studio.events").setLevel(logging.WARNING)
 
 
 def services_for_cli(migrate: bool = True, *, slots: int = 1) -> Services:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from db.schema import Job
 from db.types import new_id, utcnow
 from studio.errors import InProgress
-from studio.jobs import retry
+from studio.jobs import observe, retry
 from studio.jobs.admin import EditorActions
 from studio.jobs.base import Executor, LeaseLost, check_held
 from studio.jobs.controls import QueueControls
@@ -181,6 +181,8 @@ class JobQueue(EditorActions, QueueControls):
                 raise DuplicateKey(job)
             if job.id == new and not held:  # claimable once this commits: wake the workers
                 announce(tx, self.wakeup, is_pg=self.is_pg, own=db is None)
+            if job.id == new:
+                observe.enqueued(job.id, kind, owner_id, job.payload)
         if db is None and job.id == new and not held:
             self.wakeup.raise_()
         return job
