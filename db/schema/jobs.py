@@ -18,6 +18,8 @@ ERROR_CLASSES = (
 )  # fmt: skip
 
 
+CLAIMABLE = "status = 'pending' AND NOT held AND NOT paused"
+PAUSED_PENDING = "status = 'pending' AND paused"
 RUNNING_KIND_SLOT = "status = 'running' AND kind_slot IS NOT NULL"
 RUNNING_PROVIDER_SLOT = "status = 'running' AND provider_slot IS NOT NULL"
 CONTROL_SCOPES = ("all", "kind", "provider")
@@ -47,6 +49,9 @@ class Job(Base):
     # held: a pending keyed job that is not the head of its key. Kept out of the claim index so
     # thousands of jobs waiting behind one key cost a claim nothing.
     held: Mapped[bool] = mapped_column(nullable=False, default=False)
+    # paused: a pending job whose kind or provider an editor paused (queue_controls). Kept out
+    # of the claim index like `held`, so a paused kind's backlog costs a claim nothing.
+    paused: Mapped[bool] = mapped_column(nullable=False, default=False)
     owner_id: Mapped[str | None] = mapped_column(sa.String(200))
     label: Mapped[str | None] = mapped_column(sa.String(300))
     lease_owner: Mapped[str | None] = mapped_column(sa.String(200))
@@ -81,8 +86,16 @@ class Job(Base):
             "priority",
             "run_after",
             "created_at",
-            sqlite_where=sa.text("status = 'pending' AND NOT held"),
-            postgresql_where=sa.text("status = 'pending' AND NOT held"),
+            sqlite_where=sa.text(CLAIMABLE),
+            postgresql_where=sa.text(CLAIMABLE),
+        ),
+        # The pending jobs a pause flagged, found again when it is lifted.
+        sa.Index(
+            "ix_jobs_paused",
+            "kind",
+            "provider",
+            sqlite_where=sa.text(PAUSED_PENDING),
+            postgresql_where=sa.text(PAUSED_PENDING),
         ),
         sa.Index(
             "uq_jobs_idempotency_key",

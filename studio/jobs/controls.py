@@ -60,6 +60,24 @@ class Control:
         return line + "."
 
 
+def _pause_covers(kind: sa.ColumnElement[str], provider: sa.ColumnElement[Any]) -> sa.Exists:
+    """A pause of this kind or provider is in place (the whole queue's is not counted: it is
+    checked once per claim, and no job is flagged for it)."""
+    pause = controls.alias("pause")
+    return sa.exists().where(
+        pause.c.paused_at.isnot(None),
+        sa.or_(
+            sa.and_(lit(pause.c.scope, "kind"), pause.c.name == kind),
+            sa.and_(lit(pause.c.scope, "provider"), pause.c.name == provider),
+        ),
+    )
+
+
+def paused_now(kind: str, provider: str | None) -> sa.ColumnElement[bool]:
+    """What a new job's `paused` flag is: whether its kind or provider is paused now."""
+    return sa.case((_pause_covers(sa.literal(kind), sa.literal(provider)), True), else_=False)
+
+
 def _check_scope(scope: str, name: str | None) -> tuple[str, str]:
     if scope not in CONTROL_SCOPES:
         raise Invalid(f"Unknown scope {scope!r}: use one of {', '.join(CONTROL_SCOPES)}.")
@@ -136,6 +154,16 @@ class QueueControls(QueueBase):
                 self._upsert(
                     tx, scope, name, {"paused_at": utcnow(), "paused_by": by, "let_through": None}
                 )
+            if scope != "all":  # its pending jobs leave the claim index
+                tx.execute(
+                    jobs.update()
+                    .where(
+                        lit(jobs.c.status, "pending"),
+                        lit(jobs.c.paused, False),
+                        jobs.c[scope] == name,
+                    )
+                    .values(paused=True)
+                )
 
     def resume(
         self, scope: str = "all", name: str | None = None, *, db: Executor | None = None
@@ -153,6 +181,17 @@ class QueueControls(QueueBase):
                 .values(paused_at=None, paused_by=None, let_through=None, updated_at=utcnow())
             )
             n = int(getattr(result, "rowcount", 0) or 0)
+            if n and scope != "all":  # back in the claim index, unless another pause holds them
+                tx.execute(
+                    jobs.update()
+                    .where(
+                        lit(jobs.c.status, "pending"),
+                        lit(jobs.c.paused, True),
+                        jobs.c[scope] == name,
+                        ~_pause_covers(jobs.c.kind, jobs.c.provider),
+                    )
+                    .values(paused=False)
+                )
             self._tidy(tx)
             if n:
                 announce(tx, self.wakeup, is_pg=self.is_pg, own=db is None)

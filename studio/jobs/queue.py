@@ -32,7 +32,7 @@ from studio.errors import InProgress
 from studio.jobs import observe, retry
 from studio.jobs.admin import EditorActions
 from studio.jobs.base import Executor, LeaseLost, check_held
-from studio.jobs.controls import QueueControls
+from studio.jobs.controls import QueueControls, paused_now
 from studio.jobs.statements import (
     CLEAR_LEASE,
     ClaimedJob,
@@ -97,6 +97,7 @@ def pending_job_values(
         "concurrency_key": concurrency_key,
         "ordered": ordered,
         "held": held,
+        "paused": False,
         "sequence": sequence,
         "owner_id": owner_id,
         "label": label,
@@ -168,6 +169,8 @@ class JobQueue(EditorActions, QueueControls):
                 cost_estimate=cost_estimate,
                 provider=provider,
             )
+            # A job of a paused kind or provider is flagged at once (kept out of the claim index).
+            values["paused"] = paused_now(kind, provider)
             insert = (postgresql.insert if self.is_pg else sqlite.insert)(jobs).values(**values)
             if idempotency_key is not None:
                 insert = insert.on_conflict_do_update(

@@ -193,10 +193,19 @@ def _slot(scope: str) -> sa.ColumnElement[int | None]:
 
 
 def _controlled(queue_pause: bool = True) -> sa.ColumnElement[bool]:
-    """Not paused and under every cap; checked only when `queue_controls` has any row (a check
-    PostgreSQL runs once per claim), so a queue nobody controls pays nothing per job."""
+    """Not paused and under every cap; checked per job only when `queue_controls` has any row
+    (a check PostgreSQL runs once per claim), so a queue nobody controls pays nothing per job.
+    A pause of the whole queue with no job let through is also checked once per claim: the
+    claim then reads no job at all."""
     quiet = ~sa.select(sa.literal_column("1")).select_from(controls).exists()
-    return sa.or_(quiet, sa.and_(~_paused(queue_pause), ~_at_cap("kind"), ~_at_cap("provider")))
+    per_job = sa.or_(quiet, sa.and_(~_paused(queue_pause), ~_at_cap("kind"), ~_at_cap("provider")))
+    if not queue_pause:
+        return per_job
+    whole = controls.alias("whole_queue")
+    stopped = sa.exists().where(
+        lit(whole.c.scope, "all"), whole.c.paused_at.isnot(None), whole.c.let_through.is_(None)
+    )
+    return sa.and_(~stopped, per_job)
 
 
 def _claimable(
@@ -222,6 +231,7 @@ def _claimable(
     cond = sa.and_(
         lit(jobs.c.status, "pending"),
         lit(jobs.c.held, False),
+        lit(jobs.c.paused, False),
         jobs.c.run_after <= now,
         sa.or_(jobs.c.concurrency_key.is_(None), sa.and_(no_running, none_before)),
         _controlled(queue_pause),

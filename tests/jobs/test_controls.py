@@ -130,3 +130,30 @@ def test_move_up_and_down_one_place(queue: JobQueue) -> None:
     assert _drain(queue) == ["c", "a", "b", "d"]
     with pytest.raises(Invalid):
         queue.move(ids["a"], "sideways")
+
+
+def test_a_paused_backlog_leaves_the_claim_index(queue: JobQueue) -> None:
+    """Pending jobs of a paused kind or provider are flagged `paused` (out of the claim
+    index), also when enqueued during the pause, and unflagged when no pause holds them."""
+    before = queue.enqueue("video", label="before", provider="veo")
+    queue.pause("kind", "video", by="ed")
+    queue.pause("provider", "veo", by="ed")
+    during = queue.enqueue("video", label="during", provider="openai")
+    other = queue.enqueue("image", label="other")
+    assert [queue.get(j.id).paused for j in (before, during, other)] == [True, True, False]
+    queue.resume("kind", "video")
+    assert [queue.get(j.id).paused for j in (before, during)] == [True, False], (
+        "the provider's pause still holds the first"
+    )
+    queue.resume("provider", "veo")
+    assert not queue.get(before.id).paused
+    assert sorted(_drain(queue)) == ["before", "during", "other"]
+
+
+def test_a_paused_queue_claims_nothing_but_the_job_let_through(queue: JobQueue) -> None:
+    for label in ("a", "b"):
+        queue.enqueue("noop", label=label)
+    queue.pause(by="ed")
+    assert queue.claim("w") is None
+    queue.let_one_through(by="ed")
+    assert _drain(queue) == ["a"]

@@ -1,6 +1,7 @@
 """queue controls: pause, caps and the provider of a job
 
-Editors pause the whole queue, one kind or one provider, and cap how many jobs of a kind or a
+Editors pause the whole queue, one kind or one provider (the pending jobs of a paused kind or
+provider are flagged `paused` and leave the claim index, which is rebuilt with that predicate), and cap how many jobs of a kind or a
 provider run at once. Both are rows of `queue_controls`, read by every worker's claim. A job
 records the provider it calls (`provider`, set by its producer), and a running job under a cap
 holds a numbered slot (`kind_slot`, `provider_slot`); unique indexes over the running slots keep
@@ -21,6 +22,9 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+CLAIMABLE = "status = 'pending' AND NOT held AND NOT paused"
+CLAIMABLE_BEFORE = "status = 'pending' AND NOT held"
+PAUSED_PENDING = "status = 'pending' AND paused"
 RUNNING_KIND_SLOT = "status = 'running' AND kind_slot IS NOT NULL"
 RUNNING_PROVIDER_SLOT = "status = 'running' AND provider_slot IS NOT NULL"
 
@@ -46,6 +50,24 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("provider", sa.String(length=50), nullable=True))
         batch_op.add_column(sa.Column("kind_slot", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("provider_slot", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.drop_index("ix_jobs_claim")
+        batch_op.create_index(
+            "ix_jobs_claim",
+            ["priority", "run_after", "created_at"],
+            unique=False,
+            sqlite_where=sa.text(CLAIMABLE),
+            postgresql_where=sa.text(CLAIMABLE),
+        )
+        batch_op.create_index(
+            "ix_jobs_paused",
+            ["kind", "provider"],
+            unique=False,
+            sqlite_where=sa.text(PAUSED_PENDING),
+            postgresql_where=sa.text(PAUSED_PENDING),
+        )
         batch_op.create_index(
             "uq_jobs_running_kind_slot",
             ["kind", "kind_slot"],
@@ -64,6 +86,16 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_paused")
+        batch_op.drop_index("ix_jobs_claim")
+        batch_op.create_index(
+            "ix_jobs_claim",
+            ["priority", "run_after", "created_at"],
+            unique=False,
+            sqlite_where=sa.text(CLAIMABLE_BEFORE),
+            postgresql_where=sa.text(CLAIMABLE_BEFORE),
+        )
+        batch_op.drop_column("paused")
         batch_op.drop_index("uq_jobs_running_provider_slot")
         batch_op.drop_index("uq_jobs_running_kind_slot")
         batch_op.drop_column("provider_slot")
