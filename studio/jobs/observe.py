@@ -243,7 +243,8 @@ def observed(provider: Provider) -> Provider:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and an event's fields."""
+    """One JSON object per line: time, level, logger, message, and an event's fields (all of
+    them, null when unknown, so each event has one shape)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -255,7 +256,7 @@ class JsonFormatter(logging.Formatter):
         name = getattr(record, "event", None)
         if name:
             line["event"] = name
-            line.update({k: v for k, v in getattr(record, "fields", {}).items() if v is not None})
+            line.update(getattr(record, "fields", {}))  # every field, null when unknown
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

@@ -195,15 +195,23 @@ def _slot(scope: str) -> sa.ColumnElement[int | None]:
 def _controlled(queue_pause: bool = True) -> sa.ColumnElement[bool]:
     """Not paused and under every cap; checked per job only when `queue_controls` has any row
     (a check PostgreSQL runs once per claim), so a queue nobody controls pays nothing per job.
-    A pause of the whole queue with no job let through is also checked once per claim: the
-    claim then reads no job at all."""
+    A pause of the whole queue with no job let through (or none still pending) is also checked
+    once per claim: the claim then reads no job at all."""
     quiet = ~sa.select(sa.literal_column("1")).select_from(controls).exists()
     per_job = sa.or_(quiet, sa.and_(~_paused(queue_pause), ~_at_cap("kind"), ~_at_cap("provider")))
     if not queue_pause:
         return per_job
     whole = controls.alias("whole_queue")
-    stopped = sa.exists().where(
-        lit(whole.c.scope, "all"), whole.c.paused_at.isnot(None), whole.c.let_through.is_(None)
+    let_through = jobs.alias("let_through")
+    waiting = (
+        sa.exists()
+        .where(let_through.c.id == whole.c.let_through, lit(let_through.c.status, "pending"))
+        .correlate_except(let_through)
+    )
+    stopped = (
+        sa.exists()
+        .where(lit(whole.c.scope, "all"), whole.c.paused_at.isnot(None), ~waiting)
+        .correlate_except(whole)
     )
     return sa.and_(~stopped, per_job)
 

@@ -95,9 +95,10 @@ def test_json_logs_trace_one_generation_through_the_worker(
     stages = [e["stage"] for e in events if "stage" in e]
     assert stages == ["processing", "generating", "uploading", "uploading"]
     call = events[3]
-    assert call["provider"] == "local" and call["model"] and call["duration_s"] >= 0
-    assert "cost" in call or "provider_request_id" in call or call["call"] == "generate_image"
+    assert call["provider"] == "local" and call["model"] and call["call"] == "generate_image"
+    assert call["duration_s"] >= 0 and "cost" in call and "provider_request_id" in call
     assert events[-1]["duration_s"] >= call["duration_s"]
+    assert events[-1]["error_class"] is None
 
 
 def _free_port() -> int:

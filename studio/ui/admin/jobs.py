@@ -28,7 +28,7 @@ def _fmt_time(value: object) -> str:
 
 
 def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [
             {
                 "Place": r.position,
@@ -55,6 +55,9 @@ def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
             for r in rows
         ]
     )
+    if not frame.empty:
+        frame["Place"] = frame["Place"].astype("Int64")  # blank for jobs not waiting
+    return frame
 
 
 def run_inline(services: Services, show: Callable[[ClaimedJob, str], None]) -> JobOutcome | None:
