@@ -42,7 +42,7 @@ class JobOutcome:
     status: str  # completed | pending (retry) | failed | canceled | lost
     message: str = ""
     label: str | None = None
-    stage: str = "processing"  # where it was when it ended
+    stage: str = "completed"  # where it was when it ended (a failure's stage)
 
 
 class WorkerSlot:
@@ -177,7 +177,8 @@ def _run(
             _hand_back(queue, job)
         raise
     elapsed = time.monotonic() - started
-    return outcome("completed", f"Completed in {elapsed:.1f} s."), None
+    done = JobOutcome(job.id, job.kind, "completed", f"Completed in {elapsed:.1f} s.", job.label)
+    return done, None
 
 
 def _hand_back(queue: JobQueue, job: ClaimedJob) -> None:

@@ -93,7 +93,7 @@ def test_json_logs_trace_one_generation_through_the_worker(
     for e in events[2:]:
         assert e["session_id"] == session.id and e["step"] == 1
     stages = [e["stage"] for e in events if "stage" in e]
-    assert stages == ["processing", "generating", "uploading", "uploading"]
+    assert stages == ["processing", "generating", "uploading", "completed"]
     call = events[3]
     assert call["provider"] == "local" and call["model"] and call["call"] == "generate_image"
     assert call["duration_s"] >= 0 and "cost" in call and "provider_request_id" in call
