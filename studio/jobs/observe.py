@@ -267,15 +267,17 @@ TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 def configure_logging(log_format: str, level: int = logging.INFO, name: str | None = None) -> None:
     """Logging for a process (the root logger, or only logger `name`, e.g. "studio" inside an
-    app whose framework owns the root): text (the default) or one JSON line per record."""
+    app whose framework owns the root): text (the default) or one JSON line per record. Like
+    `logging.basicConfig`, it leaves a logger that has handlers already as it is."""
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
+    if name is None:
+        logging.basicConfig(level=level, handlers=[handler])
+        return
     logger = logging.getLogger(name)
-    for old in list(logger.handlers):
-        logger.removeHandler(old)
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    if name is not None:
+    if not logger.handlers:
+        logger.addHandler(handler)
+        logger.setLevel(level)
         logger.propagate = False
