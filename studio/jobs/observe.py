@@ -155,6 +155,13 @@ def settled(
     )
 
 
+def handed_back(job: ClaimedJob) -> None:
+    """Its worker was stopped mid-job: back in the queue, no attempt spent."""
+    metrics.OTHER.labels(job.kind, "handed_back").inc()
+    with job_scope(job):
+        event("handed_back", f"job {job.id[:8]} ({job.kind}) handed back to the queue")
+
+
 # -- provider calls -------------------------------------------------------------------------
 
 

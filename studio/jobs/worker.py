@@ -187,6 +187,7 @@ def _hand_back(queue: JobQueue, job: ClaimedJob) -> None:
             job,
             reason="Interrupted before it finished (its worker was stopped); back in the queue.",
         )
+        observe.handed_back(job)
     except LeaseLost:
         pass  # finished or taken over meanwhile: nothing to hand back
     except Exception:  # the database is unreachable: the lease expires and the reaper acts
