@@ -9,6 +9,7 @@ import streamlit as st
 from pages import run_under_app
 from studio import sessions
 from studio.submissions import submission_key
+from studio.ui.admin.queue_controls import render_pause_notice
 from studio.ui.common.feedback import flash, show_flashes, user_errors
 from studio.ui.common.identity import current_owner
 from studio.ui.common.model_picker import pick_model
@@ -27,6 +28,7 @@ show_flashes()
 
 st.title("Image Studio")
 st.caption("Make images with generative models step by step, and keep every step.")
+render_pause_notice(services)
 
 with st.form("home_form", border=True):
     prompt = param_form.prompt_box(

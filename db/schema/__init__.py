@@ -6,7 +6,14 @@ Ids are UUID strings, timestamps timezone-aware UTC. Owned rows carry `owner_id`
 from __future__ import annotations
 
 from db.schema.base import Base, table
-from db.schema.jobs import ERROR_CLASSES, JOB_STAGES, JOB_STATUSES, Job
+from db.schema.jobs import (
+    CONTROL_SCOPES,
+    ERROR_CLASSES,
+    JOB_STAGES,
+    JOB_STATUSES,
+    Job,
+    QueueControl,
+)
 from db.schema.ledger import UsageLedger
 from db.schema.sessions import (
     ASSET_ROLES,
@@ -29,6 +36,7 @@ metadata = Base.metadata
 
 __all__ = [
     "ASSET_ROLES",
+    "CONTROL_SCOPES",
     "ENTITY_KINDS",
     "ERROR_CLASSES",
     "GENERATION_MODES",
@@ -41,6 +49,7 @@ __all__ = [
     "ImageGeneration",
     "ImageSession",
     "Job",
+    "QueueControl",
     "Song",
     "SongGenerationConversation",
     "SongGenerationVerseArtifact",

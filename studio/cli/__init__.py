@@ -1,5 +1,5 @@
-"""The `studio` command: init, worker, dispatch, enqueue, batch, providers check, and the
-housekeeping of lifecycle.py: gc, purge, prune, backup, export, import (`studio --help`).
+"""The `studio` command: init, worker, dispatch, enqueue, batch, providers check, queue, and
+the housekeeping of lifecycle.py: gc, purge, prune, backup, export, import (`studio --help`).
 
 This package is the only part of the studio that reads files named on the command line;
 storyboards.py holds the storyboard commands (enqueue image / image-edit / video, batch)."""
@@ -22,6 +22,7 @@ from studio.cli.common import (
 )
 from studio.cli.lifecycle import add_lifecycle_commands
 from studio.cli.providers import add_provider_commands
+from studio.cli.queue import add_queue_commands
 from studio.cli.storyboards import add_storyboard_commands
 from studio.errors import Conflict, InProgress, LimitExceeded, NotFound, StudioError
 
@@ -39,6 +40,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from studio.jobs.worker import WorkerLoop, default_worker_id
 
     svc = common.services_for_cli(slots=args.concurrency)
+    if args.metrics_port is not None:
+        from studio.jobs.metrics import serve
+
+        serve(args.metrics_port, svc.engine, addr=args.metrics_addr)
+        print(f"Prometheus metrics on http://{args.metrics_addr}:{args.metrics_port}/metrics")
     loop = WorkerLoop(
         svc, concurrency=args.concurrency, once=args.once, worker_id=default_worker_id(args.name)
     )
@@ -92,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
     w.add_argument("--once", action="store_true", help="exit when nothing is claimable")
     w.add_argument("--name", default="worker", help="prefix of this worker's id")
+    w.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on this port (/metrics)"
+    )
+    w.add_argument("--metrics-addr", default="0.0.0.0", help="address the metrics listen on (all)")
     w.set_defaults(func=cmd_worker)
 
     sub.add_parser(
@@ -107,15 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lifecycle_commands(sub)
     add_provider_commands(sub)
+    add_queue_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "worker" else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    common.configure_logging(verbose=args.verbose, worker=args.command == "worker")
     try:
         return int(args.func(args))
     except StudioError as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import TYPE_CHECKING
 
 from studio.config import DEMO_OWNER, Settings
@@ -27,6 +28,17 @@ def cli_owner(args: argparse.Namespace, services: Services) -> str:
     if not owner or len(owner) > 200:
         raise Invalid("--owner must be an owner id of 1 to 200 characters.")
     return owner
+
+
+def configure_logging(*, verbose: bool, worker: bool) -> None:
+    """Text lines by default; with STUDIO_LOG_FORMAT=json, one JSON line per record, and an
+    event per job transition and provider call (which text shows only with -v)."""
+    from studio.jobs.observe import configure_logging as configure
+
+    log_format = Settings().log_format
+    configure(log_format, logging.INFO if verbose or worker else logging.WARNING)
+    if log_format == "text" and not verbose:
+        logging.getLogger("studio.events").setLevel(logging.WARNING)
 
 
 def services_for_cli(migrate: bool = True, *, slots: int = 1) -> Services:

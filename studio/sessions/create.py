@@ -101,6 +101,7 @@ def _add_generation(
         owner_id=session.owner_id,
         label=f"Step {gen.step} · {session.title}",
         cost_estimate=estimate,
+        provider=p.provider,
         new_only=True,
     )
     gen.job_id = job.id

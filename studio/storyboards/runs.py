@@ -117,6 +117,7 @@ def generate_storyboard_images(
                 owner_id=owner_id,
                 label=f"Images for {board.title} ({len(gens)})"[:300],
                 cost_estimate=total,
+                provider=impl.name,
                 new_only=True,
             )
             for gen in gens:

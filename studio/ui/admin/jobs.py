@@ -15,6 +15,11 @@ from studio.jobs.queue import ClaimedJob
 from studio.jobs.reads import JobView, job_kinds, list_jobs
 from studio.jobs.worker import JobOutcome, default_worker_id, process_next
 from studio.services import Services
+from studio.ui.admin.queue_controls import (
+    render_move,
+    render_pause_notice,
+    render_queue_controls,
+)
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.text import md
 
@@ -24,15 +29,17 @@ def _fmt_time(value: object) -> str:
 
 
 def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [
             {
+                "Place": r.position,
                 "Job": r.label,
                 "Status": r.status,
                 "Stage": r.stage,
                 "Waiting on": r.waiting_on,
                 "Provider operation": r.operation_note,
                 "Kind": r.kind,
+                "Provider": r.provider or "",
                 "Attempts": f"{r.attempts}/{r.max_attempts}",
                 "Retries": r.retry_count,
                 "Failure stage": r.failure_stage or "",
@@ -50,6 +57,9 @@ def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
             for r in rows
         ]
     )
+    if not frame.empty:
+        frame["Place"] = frame["Place"].astype("Int64")  # blank for jobs not waiting
+    return frame
 
 
 def run_inline(services: Services, show: Callable[[ClaimedJob, str], None]) -> JobOutcome | None:
@@ -130,6 +140,7 @@ def render_actions(services: Services, rows: list[JobView], actor: Actor) -> Non
         key="job_choice",
     )
     job = by_id[choice]
+    render_move(services, job)
     cols = st.columns(4)
     with user_errors():
         if job.status in ("failed", "canceled") and cols[0].button("Requeue", key="requeue"):
@@ -167,7 +178,9 @@ def render_actions(services: Services, rows: list[JobView], actor: Actor) -> Non
 
 
 def render_jobs_page(services: Services, actor: Actor) -> None:
+    render_pause_notice(services)
     render_process_next(services)
+    render_queue_controls(services)
     f1, f2 = st.columns(2)
     kinds = f1.multiselect("Kind", job_kinds(services.engine), key="filter_kinds")
     statuses = f2.multiselect("Status", list(JOB_STATUSES), key="filter_statuses")
