@@ -14,6 +14,7 @@ from studio.ui.common.feedback import flash, show_flashes, user_errors
 from studio.ui.common.identity import current_owner
 from studio.ui.common.model_picker import pick_model
 from studio.ui.common.services import get_services
+from studio.ui.common.sign_in import is_admin
 from studio.ui.common.status import render_configuration
 from studio.ui.common.text import md
 from studio.ui.lifecycle.archive import import_form
@@ -57,4 +58,4 @@ render_session_cards(services, owner)
 import_form(services, owner, SESSION_PAGE)
 
 with st.expander("This studio", icon=":material/settings:"):
-    render_configuration(services)
+    render_configuration(services, internals=is_admin())

@@ -65,6 +65,7 @@ class JobView:
         else:
             who = self.editor_name or self.editor_id or "an editor"
         return f"{self.editor_action} by {who}"
+
     provider: str | None = None
     priority: int = 100
     position: int | None = None  # a pending job's place in the claim order (1: next)

@@ -58,6 +58,7 @@ def test_without_auth_the_demo_user_is_an_admin_and_the_sidebar_says_sign_in_is_
     assert not app.exception
     assert app.title[0].value == "Image Studio"
     assert any("Sign-in is off" in str(i.value) for i in app.sidebar.info)
+    assert {"Database", "Storage", "Jobs waiting"} <= {m.label for m in app.metric}
     app.switch_page("pages/jobs.py").run()
     assert not app.exception and app.title[0].value == "Jobs"
 
@@ -121,6 +122,8 @@ def test_a_signed_in_user_sees_their_own_sessions_and_not_the_admin_pages(
     assert "harbour" in text and "mountain" not in text
     assert "Signed in as Alice" in text
     assert "Sign out" in [b.label for b in app.sidebar.button]
+    metrics = {m.label for m in app.metric}  # the studio's internals are for admins
+    assert not metrics & {"Database", "Storage", "Jobs waiting"}, metrics
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         app.switch_page("pages/jobs.py")  # not in a non-admin's navigation (the browser test
         # opens its address: "Admins only")

@@ -94,7 +94,9 @@ def render_queue_controls(services: Services) -> None:
                         f"(set by {md(control.cap_by or '?')})"
                     )
                     if r2.button("Remove cap", key=f"uncap:{control.scope}:{control.name}"):
-                        queue.set_cap(control.scope, control.name, None, by=current_actor().shown[:200])
+                        queue.set_cap(
+                            control.scope, control.name, None, by=current_actor().shown[:200]
+                        )
                         flash(f"No cap on {md(control.what)}.")
                         st.rerun()
 

@@ -88,14 +88,19 @@ def render_admins_only() -> None:
     )
 
 
-def require_admin() -> None:
-    """Stop an admin page here unless the person acting is an admin."""
+def is_admin() -> bool:
+    """Whether the person acting is an admin (the demo user is)."""
     from studio.ui.common.services import get_services
 
     try:
         identity = current_identity(get_services().settings)
     except SignInError:
         identity = None
-    if identity is None or not identity.is_admin:
+    return identity is not None and identity.is_admin
+
+
+def require_admin() -> None:
+    """Stop an admin page here unless the person acting is an admin."""
+    if not is_admin():
         render_admins_only()
         st.stop()
