@@ -9,7 +9,10 @@ Two fresh, migrated databases side by side:
   `JobQueue.enqueue` would write: the keyed ones after the head have held=true (enqueue sets
   `held` when an open job of the key with sequence <= theirs exists), the head is running under
   a one-hour lease. The keyed jobs are the oldest, so without `held` every claim would walk
-  past all 10,000 of them first. Both tables are VACUUM ANALYZE'd after loading.
+  past all 10,000 of them first. Then 20,000 jobs of two kinds an editor paused (older than the
+  plain ones, so without the `paused` flag every claim would walk past them). Both databases
+  have those two kinds paused (`queue_controls` rows: every claim checks them); both tables
+  are VACUUM ANALYZE'd after loading.
 
 Each sample enqueues one no-op job into each database (not timed), then times `claim` on empty
 and on loaded alternately (so machine noise hits both alike), and finishes each claimed job at
@@ -44,6 +47,8 @@ BLOCKED = 10_000
 KEY = "bench:song-1"
 DB_EMPTY = "bench_claim_empty"
 DB_LOADED = "bench_claim_loaded"
+PAUSED = 20_000
+PAUSED_KINDS = ("bench_paused_a", "bench_paused_b")
 INSERT_BATCH = 10_000
 
 
@@ -84,8 +89,18 @@ def background_rows() -> Iterator[dict[str, Any]]:
     )
     for i in range(1, BLOCKED + 1):
         yield job_row(base + i * step, **keyed, sequence=i, held=True)
+    for i in range(PAUSED):
+        yield job_row(base + (BLOCKED + 1 + i) * step, kind=PAUSED_KINDS[i % 2])
     for i in range(PENDING):
-        yield job_row(base + (BLOCKED + 1 + i) * step)
+        yield job_row(base + (BLOCKED + PAUSED + 1 + i) * step)
+
+
+def pause_kinds(engine: Engine) -> None:
+    """Pause the two paused kinds (as an editor would: their pending jobs get flagged)."""
+    from studio.jobs.queue import JobQueue
+
+    for kind in PAUSED_KINDS:
+        JobQueue(engine).pause("kind", kind, by="bench")
 
 
 def load_background(engine: Engine) -> None:
@@ -130,6 +145,7 @@ def measure(empty_url: URL | str, loaded_url: URL | str) -> dict[str, list[float
             upgrade(engine)
         load_background(engines["loaded"])
         for engine in engines.values():
+            pause_kinds(engine)
             analyze(engine)
         queues = {name: JobQueue(engine) for name, engine in engines.items()}
         times: dict[str, list[float]] = {"empty": [], "loaded": []}
@@ -152,20 +168,22 @@ def measure(empty_url: URL | str, loaded_url: URL | str) -> dict[str, list[float
 
 
 def check_loaded(engine: Engine) -> None:
-    """The loaded queue still holds its 100,000 pending and 10,000 held jobs after the run."""
+    """The loaded queue still holds its 100,000 pending, 10,000 held and 20,000 paused jobs
+    after the run."""
     from studio.jobs.queue import jobs
 
     with engine.connect() as conn:
         counts = {
-            bool(held): n
-            for held, n in conn.execute(
-                sa.select(jobs.c.held, sa.func.count())
+            (bool(held), bool(paused)): n
+            for held, paused, n in conn.execute(
+                sa.select(jobs.c.held, jobs.c.paused, sa.func.count())
                 .where(jobs.c.status == "pending")
-                .group_by(jobs.c.held)
+                .group_by(jobs.c.held, jobs.c.paused)
             ).all()
         }
-    if counts.get(False) != PENDING or counts.get(True) != BLOCKED:
-        raise RuntimeError(f"loaded queue changed size: pending by held flag {counts}")
+    expected = {(False, False): PENDING, (True, False): BLOCKED, (False, True): PAUSED}
+    if counts != expected:
+        raise RuntimeError(f"loaded queue changed size: pending by (held, paused) {counts}")
 
 
 def summary(times: dict[str, list[float]]) -> dict[str, float]:

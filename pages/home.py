@@ -9,12 +9,15 @@ import streamlit as st
 from pages import run_under_app
 from studio import sessions
 from studio.submissions import submission_key
+from studio.ui.admin.queue_controls import render_pause_notice
 from studio.ui.common.feedback import flash, show_flashes, user_errors
 from studio.ui.common.identity import current_owner
 from studio.ui.common.model_picker import pick_model
 from studio.ui.common.services import get_services
+from studio.ui.common.sign_in import is_admin
 from studio.ui.common.status import render_configuration
 from studio.ui.common.text import md
+from studio.ui.lifecycle.archive import import_form
 from studio.ui.search.page import render_search_box
 from studio.ui.session import param_form
 from studio.ui.session.cards import SESSION_PAGE, render_session_cards
@@ -28,6 +31,7 @@ show_flashes()
 
 st.title("Image Studio")
 st.caption("Make images with generative models step by step, and keep every step.")
+render_pause_notice(services)
 render_search_box()
 render_recent_prompts(services, owner, "home")
 
@@ -55,6 +59,7 @@ if submitted:
         st.switch_page(SESSION_PAGE, query_params={"session": new_session.id})
 
 render_session_cards(services, owner)
+import_form(services, owner, SESSION_PAGE)
 
 with st.expander("This studio", icon=":material/settings:"):
-    render_configuration(services)
+    render_configuration(services, internals=is_admin())

@@ -12,6 +12,8 @@ from studio.ui.common.feedback import flash, show_flashes, user_errors
 from studio.ui.common.identity import current_owner
 from studio.ui.common.services import get_services
 from studio.ui.common.text import md
+from studio.ui.lifecycle.archive import export_button
+from studio.ui.lifecycle.delete import delete_button
 from studio.ui.session import param_form
 from studio.ui.session.changes import session_totals
 from studio.ui.session.history_tree import render_tree
@@ -85,10 +87,12 @@ def duplicate(generation_id: str) -> None:
 
 selected = view.selected
 
-head, back = st.columns([5, 1], vertical_alignment="bottom")
-head.title(md(view.title), anchor=False)
-head.caption(session_totals(view))
-back.page_link("pages/home.py", label="All sessions", icon=":material/home:")
+st.title(md(view.title), anchor=False)
+st.caption(session_totals(view))
+with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+    st.page_link("pages/home.py", label="All sessions", icon=":material/home:")
+    export_button(services, owner, view.id, view.title)
+    delete_button(services, owner, "session", view.id, key="delete_session", then="pages/home.py")
 
 render_live_status(services, owner, view, on_finished=select_new)
 

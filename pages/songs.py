@@ -7,9 +7,11 @@ import streamlit as st
 from pages import run_under_app
 from studio.ui.common.feedback import show_flashes
 from studio.ui.common.services import get_services
+from studio.ui.common.sign_in import require_admin
 from studio.ui.songs.overview import render_songs_page
 
 run_under_app()
+require_admin()
 
 st.title("Songs")
 st.caption(

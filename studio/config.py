@@ -18,6 +18,22 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+def parse_caps(text: str) -> dict[tuple[str, str], int]:
+    """ "kind:storyboard_video=1, provider:openai=5" as {("kind", "storyboard_video"): 1, …}."""
+    caps: dict[tuple[str, str], int] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        target, _, number = item.partition("=")
+        scope, _, name = target.strip().partition(":")
+        if scope not in ("kind", "provider") or not name or not number.strip().isdigit():
+            raise ValueError(f"a cap is kind:NAME=N or provider:NAME=N, not {item!r}")
+        if int(number) < 1:
+            raise ValueError(f"a cap is at least 1: {item!r}")
+        caps[(scope, name.strip())] = int(number)
+    return caps
+
+
 # The one user of the local demo (no sign-in): every row it makes is owned by this id.
 DEMO_OWNER = "local"
 
@@ -102,10 +118,46 @@ class Settings(BaseSettings):
         validation_alias=_env("STUDIO_VIDEO_POLL_SECONDS", "video_poll_seconds"),
         description="How often a worker asks the provider whether a video is ready",
     )
+    trash_days: int = Field(
+        7,
+        ge=0,
+        le=3650,
+        validation_alias=_env("STUDIO_TRASH_DAYS", "trash_days"),
+        description="How long deleted sessions, steps, songs and storyboards can be restored",
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        validation_alias=_env("STUDIO_RETENTION_DAYS", "retention_days"),
+        description="studio prune: drop finished jobs and failed steps' inputs older than this",
+    )
+    queue_caps: str = Field(
+        "",
+        validation_alias=_env("STUDIO_QUEUE_CAPS", "queue_caps"),
+        description=(
+            "Jobs run at once per kind or provider, across all workers, e.g. "
+            "kind:storyboard_video=1,provider:openai=5 (editors can change them on the Jobs page)"
+        ),
+    )
+    log_format: str = Field(
+        "text",
+        pattern="^(text|json)$",
+        validation_alias=_env("STUDIO_LOG_FORMAT", "log_format"),
+        description="text, or json: one JSON line per job transition and provider call",
+    )
     admins: str = Field(
         "",
         validation_alias=_env("STUDIO_ADMINS", "admins"),
-        description="Comma-separated admin emails (only used when sign-in is on)",
+        description="Comma-separated admin emails (sign-in on; matched only when the provider "
+        "says the email is verified)",
+    )
+    cli_owner: str = Field(
+        DEMO_OWNER,
+        min_length=1,
+        max_length=200,
+        validation_alias=_env("STUDIO_CLI_OWNER", "cli_owner"),
+        description="The user the `studio` command acts as (its --owner default): an owner id "
+        "as the studio's sidebar shows it",
     )
 
     # --- limits ------------------------------------------------------------------------
@@ -183,6 +235,16 @@ class Settings(BaseSettings):
         None, validation_alias=_env("K_SERVICE", "GAE_SERVICE", "GCE_METADATA_HOST")
     )
 
+    @field_validator("queue_caps")
+    @classmethod
+    def _caps_parse(cls, v: str) -> str:
+        parse_caps(v)
+        return v
+
+    def caps(self) -> dict[tuple[str, str], int]:
+        """STUDIO_QUEUE_CAPS as {(scope, name): cap}: scope "kind" or "provider"."""
+        return parse_caps(self.queue_caps)
+
     @field_validator(
         "openai_api_key",
         "openrouter_api_key",
@@ -190,6 +252,7 @@ class Settings(BaseSettings):
         "google_vertex_api_key",
         "google_cloud_project",
         "google_application_credentials",
+        "retention_days",
         mode="before",
     )
     @classmethod

@@ -43,3 +43,8 @@ def money(actual: float | None, estimate: float | None) -> str:
     if estimate is not None:
         return "free" if estimate == 0 else f"≈ ${estimate:.3f} (estimate)"
     return "–"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 step', '3 steps' ('many' when the plural is not one + 's')."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

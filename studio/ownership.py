@@ -25,12 +25,15 @@ def owned(
     *,
     lock: bool = False,
 ) -> Owned:
-    """The `model` row `row_id` if `owner_id` owns it, else NotFound(message). With `lock`,
+    """The `model` row `row_id` if `owner_id` owns it and it is not in the trash, else
+    NotFound(message). With `lock`,
     the row is locked for update (PostgreSQL) until the transaction ends."""
     stmt = sa.select(model).where(
         model.id == str(row_id),  # type: ignore[attr-defined]
         model.owner_id == owner_id,  # type: ignore[attr-defined]
     )
+    if hasattr(model, "deleted_at"):  # a row in the trash is missing until it is restored
+        stmt = stmt.where(model.deleted_at.is_(None))  # type: ignore[attr-defined]
     if lock:
         stmt = stmt.with_for_update()
     row = db.scalar(stmt)

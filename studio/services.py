@@ -20,6 +20,7 @@ from db.migrate import upgrade
 from studio.config import Settings
 from studio.errors import NotFound
 from studio.jobs.kinds import NOOP, JobKind, kind_table
+from studio.jobs.observe import observed
 from studio.jobs.queue import JobQueue
 from studio.providers.base import Provider
 from studio.providers.registry import ProviderStatus, provider_statuses
@@ -55,7 +56,7 @@ class Services:
         engine = engine or make_engine(settings.database_url)
         if migrate:
             upgrade(engine)
-        return cls(
+        services = cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
@@ -73,6 +74,9 @@ class Services:
             ),
             providers=provider_statuses(settings),
         )
+        if settings.caps():
+            services.queue.apply_configured_caps(settings.caps())
+        return services
 
     @contextmanager
     def db(self) -> Iterator[Session]:
@@ -85,7 +89,7 @@ class Services:
             if status.name == name:
                 if status.provider is None:
                     raise NotFound(f"The provider {status.label} is off: {status.reason}.")
-                return status.provider
+                return observed(status.provider)  # calls timed, counted and logged
         raise NotFound(f"Unknown provider {name!r}.")
 
     def close(self) -> None:

@@ -6,7 +6,14 @@ Ids are UUID strings, timestamps timezone-aware UTC. Owned rows carry `owner_id`
 from __future__ import annotations
 
 from db.schema.base import Base, table
-from db.schema.jobs import ERROR_CLASSES, JOB_STAGES, JOB_STATUSES, Job
+from db.schema.jobs import (
+    CONTROL_SCOPES,
+    ERROR_CLASSES,
+    JOB_STAGES,
+    JOB_STATUSES,
+    Job,
+    QueueControl,
+)
 from db.schema.ledger import UsageLedger
 from db.schema.search import SEARCH_KINDS, SearchEntry
 from db.schema.sessions import (
@@ -30,6 +37,7 @@ metadata = Base.metadata
 
 __all__ = [
     "ASSET_ROLES",
+    "CONTROL_SCOPES",
     "ENTITY_KINDS",
     "ERROR_CLASSES",
     "GENERATION_MODES",
@@ -43,6 +51,7 @@ __all__ = [
     "ImageGeneration",
     "ImageSession",
     "Job",
+    "QueueControl",
     "SearchEntry",
     "Song",
     "SongGenerationConversation",

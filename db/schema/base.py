@@ -39,6 +39,23 @@ def updated_column() -> Mapped[datetime]:
     return mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
 
 
+def deleted_column() -> Mapped[datetime | None]:
+    """When the row went to the trash (Recently deleted); NULL while it is live. Every read
+    leaves trashed rows out; `studio purge` deletes them for good after the trash period."""
+    return mapped_column(nullable=True)
+
+
+def trash_index(name: str, *columns: str) -> sa.Index:
+    """The trashed rows only (a partial index): what Recently deleted lists and purge finds,
+    at no cost to live rows."""
+    return sa.Index(
+        name,
+        *columns,
+        sqlite_where=sa.text("deleted_at IS NOT NULL"),
+        postgresql_where=sa.text("deleted_at IS NOT NULL"),
+    )
+
+
 def status_check(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
     quoted = ", ".join(f"'{v}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_valid")

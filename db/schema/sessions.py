@@ -8,7 +8,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.schema.base import Base, created_column, id_column, status_check, updated_column
+from db.schema.base import (
+    Base,
+    created_column,
+    deleted_column,
+    id_column,
+    status_check,
+    trash_index,
+    updated_column,
+)
 
 GENERATION_MODES = ("text_to_image", "image_to_image", "inpaint")
 ASSET_ROLES = ("input", "mask", "output", "thumbnail", "video")
@@ -31,8 +39,12 @@ class ImageSession(Base):
     costliest_generation_id: Mapped[str | None] = mapped_column(sa.String(36))
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
+    deleted_at: Mapped[datetime | None] = deleted_column()
 
-    __table_args__ = (sa.Index("ix_image_sessions_owner_updated", "owner_id", "updated_at"),)
+    __table_args__ = (
+        sa.Index("ix_image_sessions_owner_updated", "owner_id", "updated_at"),
+        trash_index("ix_image_sessions_trash", "owner_id", "deleted_at"),
+    )
 
 
 class ImageGeneration(Base):
@@ -72,8 +84,11 @@ class ImageGeneration(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     # Set with the step's output, in the transaction that completes its job: "produced at".
     completed_at: Mapped[datetime | None] = mapped_column()
+    # A step deleted with its descendants (one time for the whole subtree); its session stays.
+    deleted_at: Mapped[datetime | None] = deleted_column()
 
     __table_args__ = (
+        trash_index("ix_image_generations_trash", "session_id", "deleted_at"),
         sa.Index("ix_image_generations_session_created", "session_id", "created_at"),
         sa.Index("ix_image_generations_parent", "parent_generation_id"),
         sa.Index("ix_image_generations_session_tree", "session_id", "tree_key", "step"),

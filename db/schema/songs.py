@@ -7,7 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.schema.base import Base, created_column, id_column, updated_column
+from db.schema.base import (
+    Base,
+    created_column,
+    deleted_column,
+    id_column,
+    trash_index,
+    updated_column,
+)
 from db.types import JSONType
 
 
@@ -21,8 +28,12 @@ class Song(Base):
     published: Mapped[bool] = mapped_column(nullable=False, default=False)
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
+    deleted_at: Mapped[datetime | None] = deleted_column()
 
-    __table_args__ = (sa.Index("ix_songs_owner_updated", "owner_id", "updated_at"),)
+    __table_args__ = (
+        sa.Index("ix_songs_owner_updated", "owner_id", "updated_at"),
+        trash_index("ix_songs_trash", "owner_id", "deleted_at"),
+    )
 
 
 class SongVerse(Base):

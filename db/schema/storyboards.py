@@ -8,7 +8,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.schema.base import Base, created_column, id_column, status_check, updated_column
+from db.schema.base import (
+    Base,
+    created_column,
+    deleted_column,
+    id_column,
+    status_check,
+    trash_index,
+    updated_column,
+)
 
 ENTITY_KINDS = ("scene", "character")
 
@@ -21,8 +29,12 @@ class Storyboard(Base):
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
+    deleted_at: Mapped[datetime | None] = deleted_column()
 
-    __table_args__ = (sa.Index("ix_storyboards_owner_updated", "owner_id", "updated_at"),)
+    __table_args__ = (
+        sa.Index("ix_storyboards_owner_updated", "owner_id", "updated_at"),
+        trash_index("ix_storyboards_trash", "owner_id", "deleted_at"),
+    )
 
 
 class StoryboardEntity(Base):

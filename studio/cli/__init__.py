@@ -1,5 +1,5 @@
-"""The `studio` command: init, worker, dispatch, enqueue, batch, prune, providers check
-(`studio --help`).
+"""The `studio` command: init, worker, dispatch, enqueue, batch, providers check, queue, and
+the housekeeping of lifecycle.py: gc, purge, prune, backup, export, import (`studio --help`).
 
 This package is the only part of the studio that reads files named on the command line;
 storyboards.py holds the storyboard commands (enqueue image / image-edit / video, batch)."""
@@ -10,7 +10,6 @@ import argparse
 import logging
 import signal
 import sys
-from datetime import timedelta
 
 from studio.cli import common
 from studio.cli.common import (
@@ -21,7 +20,9 @@ from studio.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
 )
+from studio.cli.lifecycle import add_lifecycle_commands
 from studio.cli.providers import add_provider_commands
+from studio.cli.queue import add_queue_commands
 from studio.cli.storyboards import add_storyboard_commands
 from studio.errors import Conflict, InProgress, LimitExceeded, NotFound, StudioError
 
@@ -39,6 +40,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from studio.jobs.worker import WorkerLoop, default_worker_id
 
     svc = common.services_for_cli(slots=args.concurrency)
+    if args.metrics_port is not None:
+        from studio.jobs.metrics import serve
+
+        serve(args.metrics_port, svc.engine, addr=args.metrics_addr)
+        print(f"Prometheus metrics on http://{args.metrics_addr}:{args.metrics_port}/metrics")
     loop = WorkerLoop(
         svc, concurrency=args.concurrency, once=args.once, worker_id=default_worker_id(args.name)
     )
@@ -79,13 +85,6 @@ def cmd_enqueue_noop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_prune(args: argparse.Namespace) -> int:
-    svc = common.services_for_cli()
-    n = svc.queue.prune(older_than=timedelta(days=args.days))
-    print(f"Removed {n} finished job(s) older than {args.days} day(s).")
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studio", description="Image Studio command line")
     p.add_argument("-v", "--verbose", action="store_true", help="log each job")
@@ -99,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--concurrency", type=int, default=1, help="jobs run at once (default 1)")
     w.add_argument("--once", action="store_true", help="exit when nothing is claimable")
     w.add_argument("--name", default="worker", help="prefix of this worker's id")
+    w.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on this port (/metrics)"
+    )
+    w.add_argument("--metrics-addr", default="0.0.0.0", help="address the metrics listen on (all)")
     w.set_defaults(func=cmd_worker)
 
     sub.add_parser(
@@ -112,19 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     noop.set_defaults(func=cmd_enqueue_noop)
     add_storyboard_commands(enq_sub, sub)
 
-    pr = sub.add_parser("prune", help="delete finished jobs older than N days")
-    pr.add_argument("--days", type=int, default=30)
-    pr.set_defaults(func=cmd_prune)
+    add_lifecycle_commands(sub)
     add_provider_commands(sub)
+    add_queue_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "worker" else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    common.configure_logging(verbose=args.verbose, worker=args.command == "worker")
     try:
         return int(args.func(args))
     except StudioError as err:

@@ -13,7 +13,6 @@ from typing import Any
 
 from studio.cli import common
 from studio.cli.common import EXIT_JOB_FAILED, EXIT_OK, EXIT_USAGE
-from studio.config import DEMO_OWNER
 from studio.errors import Invalid, NotFound
 from studio.storyboards.requests import Source
 
@@ -85,7 +84,7 @@ def cmd_enqueue_image(args: argparse.Namespace) -> int:
     svc = common.services_for_cli()
     gen = sb.request_image(
         svc,
-        args.owner,
+        common.cli_owner(args, svc),
         prompt=args.prompt,
         idempotency_key=_key(args),
         provider=args.provider,
@@ -104,7 +103,7 @@ def cmd_enqueue_image_edit(args: argparse.Namespace) -> int:
     svc = common.services_for_cli()
     gen = sb.request_edit(
         svc,
-        args.owner,
+        common.cli_owner(args, svc),
         prompt=args.prompt,
         idempotency_key=_key(args),
         source=source,
@@ -138,9 +137,11 @@ def cmd_enqueue_video(args: argparse.Namespace) -> int:
         entity = args.scene or args.character
         if not entity:
             raise Invalid("--animate needs --scene or --character (whose image to animate).")
-        gen = sb.request_animate(svc, args.owner, entity_id=entity, **fields)
+        gen = sb.request_animate(svc, common.cli_owner(args, svc), entity_id=entity, **fields)
     else:
-        gen = sb.request_video(svc, args.owner, source=source, **_target_kw(args), **fields)
+        gen = sb.request_video(
+            svc, common.cli_owner(args, svc), source=source, **_target_kw(args), **fields
+        )
     _report(gen, svc)
     return EXIT_OK
 
@@ -179,7 +180,7 @@ def cmd_batch_images(args: argparse.Namespace) -> int:
     svc = common.services_for_cli()
     report = batch.enqueue_images(
         svc,
-        args.owner,
+        common.cli_owner(args, svc),
         entries,
         open_source=lambda value: read_source(value, path.parent.resolve()),
         default_storyboard=args.storyboard,
@@ -213,7 +214,7 @@ def _add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--key", help="idempotency key: running the command again with it enqueues nothing new"
     )
-    p.add_argument("--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})")
+    common.add_owner_option(p)
 
 
 def add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-def]
@@ -261,7 +262,5 @@ def add_storyboard_commands(enq_sub, sub) -> None:  # type: ignore[no-untyped-de
     )
     images.add_argument("file", metavar="FILE.json")
     images.add_argument("--storyboard", metavar="ID", help="for entries that name none")
-    images.add_argument(
-        "--owner", default=DEMO_OWNER, help=f"act as this user (default {DEMO_OWNER})"
-    )
+    common.add_owner_option(images)
     images.set_defaults(func=cmd_batch_images)

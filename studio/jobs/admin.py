@@ -3,6 +3,7 @@ expired leases, prune old rows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,10 +19,35 @@ from studio.jobs.statements import CLEAR_LEASE, jobs, lit
 FINAL_OPERATION_ERRORS = ("permanent", "safety")
 
 
-class EditorActions(QueueBase):
-    """Requeue, cancel, clear, reap and prune (mixed into JobQueue)."""
+@dataclass(frozen=True)
+class Actor:
+    """Who does an editor action: their owner id, and the name the Jobs page shows."""
 
-    def requeue(self, job_id: str, *, db: Executor | None = None) -> Job:
+    id: str
+    name: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.name or self.id
+
+
+class EditorActions(QueueBase):
+    """Requeue, cancel, clear, reap and prune (mixed into JobQueue). Requeue, cancel and clear
+    record who did them when given an `actor`."""
+
+    def _acted(self, actor: Actor | None, action: str) -> dict[str, Any]:
+        if actor is None:
+            return {}
+        return {
+            "editor_action": action,
+            "editor_id": actor.id,
+            "editor_name": actor.name,
+            "editor_action_at": self._now(),
+        }
+
+    def requeue(
+        self, job_id: str, *, actor: Actor | None = None, db: Executor | None = None
+    ) -> Job:
         """A failed (or canceled) job goes back to pending: same row, same place in its key's
         order, retry_count + 1, a fresh set of attempts. A provider operation it started is
         resumed, unless the job failed for good (a refusal, a failed operation): then the
@@ -44,6 +70,7 @@ class EditorActions(QueueBase):
                         (jobs.c.error_class.in_(FINAL_OPERATION_ERRORS), None),
                         else_=jobs.c.provider_operation,
                     ),
+                    **self._acted(actor, "requeued"),
                 )
                 .returning(jobs.c.concurrency_key)
             ).first()
@@ -58,7 +85,7 @@ class EditorActions(QueueBase):
                 self._release_head(tx, row.concurrency_key)
             return self.get(job_id, db=tx)
 
-    def cancel(self, job_id: str, *, db: Executor | None = None) -> str:
+    def cancel(self, job_id: str, *, actor: Actor | None = None, db: Executor | None = None) -> str:
         """Skip a pending or failed job at once; ask a running one to stop at its next stage.
         Returns the resulting status ('canceled' or 'running' with the request recorded)."""
         with self._tx(db) as tx:
@@ -68,7 +95,11 @@ class EditorActions(QueueBase):
                 .values(
                     status="canceled",
                     completed_at=self._now(),
-                    last_error=sa.func.coalesce(jobs.c.last_error, "Skipped by an editor."),
+                    last_error=sa.func.coalesce(
+                        jobs.c.last_error,
+                        f"Skipped by {actor.shown}." if actor else "Skipped by an editor.",
+                    ),
+                    **self._acted(actor, "skipped"),
                 )
                 .returning(jobs.c.concurrency_key)
             ).first()
@@ -78,7 +109,7 @@ class EditorActions(QueueBase):
             row = tx.execute(
                 jobs.update()
                 .where(jobs.c.id == job_id, lit(jobs.c.status, "running"))
-                .values(cancel_requested=True)
+                .values(cancel_requested=True, **self._acted(actor, "cancel requested"))
                 .returning(jobs.c.id)
             ).first()
             if row is not None:
@@ -86,10 +117,18 @@ class EditorActions(QueueBase):
             job = self.get(job_id, db=tx)
             raise Conflict(f"This job is already {job.status}; there is nothing to cancel.")
 
-    def clear(self, job_id: str, *, reason: str | None = None, db: Executor | None = None) -> None:
+    def clear(
+        self,
+        job_id: str,
+        *,
+        reason: str | None = None,
+        actor: Actor | None = None,
+        db: Executor | None = None,
+    ) -> None:
         """Fail a stuck running job with a clear reason and revoke its lease, so whatever its
         worker sends later is rejected."""
-        message = reason or "Cleared by an editor: the job was stuck."
+        who = actor.shown if actor else "an editor"
+        message = reason or f"Cleared by {who}: the job was stuck."
         with self._tx(db) as tx:
             row = tx.execute(
                 jobs.update()
@@ -101,6 +140,7 @@ class EditorActions(QueueBase):
                     last_error=message,
                     completed_at=self._now(),
                     **CLEAR_LEASE,
+                    **self._acted(actor, "cleared"),
                 )
                 .returning(jobs.c.concurrency_key, jobs.c.ordered)
             ).first()

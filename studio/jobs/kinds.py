@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from studio.jobs import observe
 from studio.jobs.queue import ClaimedJob, JobQueue, LeaseLost
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class JobContext:
         self.current_stage = name
         if self.queue.heartbeat(self.job, stage=name):
             raise JobCanceled()
+        observe.stage(self.job, name)
         if self.on_stage:
             self.on_stage(self.job, name)
 
@@ -57,6 +59,11 @@ class JobContext:
         """Store the provider operation just started (committed now, lease-checked), so a
         claim of this job after a crash resumes it instead of starting and paying again."""
         self.queue.record_operation(self.job, name)
+
+    def annotate(self, **ids: Any) -> None:
+        """Name what this job is about in its log events from here on (e.g. session_id and
+        step): the queue knows only the ids in its payload."""
+        observe.annotate(**ids)
 
     @property
     def resumed_operation(self) -> str | None:

@@ -29,9 +29,10 @@ from sqlalchemy.engine import Connection
 from db.schema import Job
 from db.types import new_id, utcnow
 from studio.errors import InProgress
-from studio.jobs import retry
+from studio.jobs import observe, retry
 from studio.jobs.admin import EditorActions
 from studio.jobs.base import Executor, LeaseLost, check_held
+from studio.jobs.controls import QueueControls, paused_now
 from studio.jobs.statements import (
     CLEAR_LEASE,
     ClaimedJob,
@@ -75,6 +76,7 @@ def pending_job_values(
     owner_id: str | None = None,
     label: str | None = None,
     cost_estimate: float | None = None,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """The column values of a fresh pending job: what `enqueue` inserts, and what bulk loaders
     (benchmarks) insert many of at once."""
@@ -95,17 +97,20 @@ def pending_job_values(
         "concurrency_key": concurrency_key,
         "ordered": ordered,
         "held": held,
+        "paused": False,
         "sequence": sequence,
         "owner_id": owner_id,
         "label": label,
         "cancel_requested": False,
         "cost_estimate": cost_estimate,
+        "provider": provider,
         "created_at": at,
     }
 
 
-class JobQueue(EditorActions):
-    """Queue operations for producers and workers, plus the editors' actions (EditorActions)."""
+class JobQueue(EditorActions, QueueControls):
+    """Queue operations for producers and workers, plus the editors' actions on jobs
+    (EditorActions) and on the queue as a whole (QueueControls: pause, caps, order)."""
 
     def enqueue(
         self,
@@ -123,11 +128,13 @@ class JobQueue(EditorActions):
         max_attempts: int | None = None,
         run_after: datetime | None = None,
         cost_estimate: float | None = None,
+        provider: str | None = None,
         job_id: str | None = None,
         new_only: bool = False,
     ) -> Job:
         """Add a job, or return the existing one when `idempotency_key` was used before (with
-        `new_only`, raise DuplicateKey instead: the caller wrote rows for a new job)."""
+        `new_only`, raise DuplicateKey instead: the caller wrote rows for a new job).
+        `provider`: the external service the job calls, which editors can pause or cap."""
         new = job_id or new_id()
         now = utcnow()
         with self._tx(db) as tx:
@@ -160,7 +167,10 @@ class JobQueue(EditorActions):
                 owner_id=owner_id,
                 label=label,
                 cost_estimate=cost_estimate,
+                provider=provider,
             )
+            # A job of a paused kind or provider is flagged at once (kept out of the claim index).
+            values["paused"] = paused_now(kind, provider)
             insert = (postgresql.insert if self.is_pg else sqlite.insert)(jobs).values(**values)
             if idempotency_key is not None:
                 insert = insert.on_conflict_do_update(
@@ -174,6 +184,8 @@ class JobQueue(EditorActions):
                 raise DuplicateKey(job)
             if job.id == new and not held:  # claimable once this commits: wake the workers
                 announce(tx, self.wakeup, is_pg=self.is_pg, own=db is None)
+            if job.id == new:
+                observe.enqueued(job.id, kind, owner_id, job.payload)
         if db is None and job.id == new and not held:
             self.wakeup.raise_()
         return job

@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from db.schema import Job, table
+from db.schema import Job, QueueControl, table
 from db.types import utcnow
 
 jobs = table(Job)
+controls = table(QueueControl)
 
 STATUS_RANK = sa.case(
     {"running": 0, "pending": 1, "failed": 2, "completed": 3, "canceled": 4},
@@ -49,6 +50,25 @@ class JobView:
     waiting_on: str
     provider_operation: str | None = None
     provider_operation_at: datetime | None = None
+    editor_action: str | None = None
+    editor_id: str | None = None
+    editor_name: str | None = None
+    editor_action_at: datetime | None = None
+
+    @property
+    def editor_note(self) -> str:
+        """Who did the last editor action: "requeued by Ada (ada@example.com)"."""
+        if not self.editor_action:
+            return ""
+        if self.editor_id is not None and self.editor_id == self.owner_id:
+            who = "its owner"
+        else:
+            who = self.editor_name or self.editor_id or "an editor"
+        return f"{self.editor_action} by {who}"
+
+    provider: str | None = None
+    priority: int = 100
+    position: int | None = None  # a pending job's place in the claim order (1: next)
 
     @property
     def short_id(self) -> str:
@@ -77,11 +97,63 @@ def _describe(row: Any) -> str:
     return row.label or f"{row.kind} {row.id[:8]}"
 
 
-def _waiting_on(row: Any, heads: dict[str, Any], now: datetime) -> str:
+@dataclass(frozen=True)
+class QueueState:
+    """What the controls make of the queue now: pauses, caps, and jobs running per kind and
+    per provider."""
+
+    paused: dict[tuple[str, str], str | None]  # (scope, name) -> the job let through, if any
+    caps: dict[tuple[str, str], int]
+    running: dict[tuple[str, str], int]
+
+    def pause_of(self, row: Any) -> str:
+        """What pause holds this job ("" when none)."""
+        for scope, name, what in (
+            ("all", "", "the whole queue"),
+            ("kind", row.kind, f"kind {row.kind}"),
+            ("provider", row.provider, f"provider {row.provider}"),
+        ):
+            if (scope, name) in self.paused and self.paused[(scope, name)] != row.id:
+                return f"paused ({what})"
+        return ""
+
+    def full_slot(self, row: Any) -> str:
+        """The cap this job waits under ("" when none is full)."""
+        for scope, name, word in (
+            ("kind", row.kind, str(row.kind).replace("_", " ")),
+            ("provider", row.provider, str(row.provider)),
+        ):
+            cap = self.caps.get((scope, name))
+            if cap is not None and self.running.get((scope, name), 0) >= cap:
+                return f"waiting for a free {word} slot"
+        return ""
+
+
+def queue_state(conn: sa.Connection) -> QueueState:
+    rows = conn.execute(sa.select(*controls.c)).all()
+    state = QueueState(
+        paused={(r.scope, r.name): r.let_through for r in rows if r.paused_at is not None},
+        caps={(r.scope, r.name): r.cap for r in rows if r.cap is not None},
+        running={},
+    )
+    if state.caps:
+        for column in ("kind", "provider"):
+            counts = conn.execute(
+                sa.select(jobs.c[column], sa.func.count())
+                .where(jobs.c.status == "running", jobs.c[column].isnot(None))
+                .group_by(jobs.c[column])
+            ).all()
+            state.running.update({(column, name): int(n) for name, n in counts})
+    return state
+
+
+def _waiting_on(row: Any, heads: dict[str, Any], now: datetime, state: QueueState) -> str:
     if row.status == "running":
         return "cancel requested" if row.cancel_requested else ""
     if row.status != "pending":
         return ""
+    if paused := state.pause_of(row):
+        return paused
     if row.concurrency_key and row.concurrency_key in heads:
         head = heads[row.concurrency_key]
         if head.id != row.id:
@@ -92,7 +164,7 @@ def _waiting_on(row: Any, heads: dict[str, Any], now: datetime) -> str:
     if row.run_after and row.run_after > now:
         why = "rate limited" if row.error_class == "rate_limit" else "retry"
         return f"{why} at {row.run_after:%H:%M:%S} UTC"
-    return "next free worker"
+    return state.full_slot(row) or "next free worker"
 
 
 def key_heads(conn: sa.Connection, keys: set[str]) -> dict[str, Any]:
@@ -140,9 +212,17 @@ def list_jobs(
     statuses: list[str] | None = None,
     limit: int = 200,
 ) -> list[JobView]:
-    """Jobs ordered by status (running, pending, failed, done), then key and sequence."""
+    """Jobs ordered by status (running, pending, failed, done); pending ones in the order
+    they will be claimed (priority, run_after, created_at), the others by key and sequence."""
+    pending_first = sa.case((jobs.c.status == "pending", jobs.c.priority), else_=0)
+    pending_time = sa.case((jobs.c.status == "pending", jobs.c.run_after), else_=None)
     query = sa.select(*jobs.c).order_by(
-        STATUS_RANK, jobs.c.concurrency_key, jobs.c.sequence, jobs.c.priority, jobs.c.created_at
+        STATUS_RANK,
+        pending_first,
+        pending_time,
+        jobs.c.concurrency_key,
+        jobs.c.sequence,
+        jobs.c.created_at,
     )
     if kinds:
         query = query.where(jobs.c.kind.in_(kinds))
@@ -153,6 +233,8 @@ def list_jobs(
         rows = conn.execute(query.limit(limit)).all()
         waiting = {r.concurrency_key for r in rows if r.status == "pending" and r.concurrency_key}
         heads = key_heads(conn, waiting)
+        state = queue_state(conn)
+    place = {r.id: n for n, r in enumerate((r for r in rows if r.status == "pending"), start=1)}
     return [
         JobView(
             id=r.id,
@@ -177,9 +259,16 @@ def list_jobs(
             heartbeat_at=r.heartbeat_at,
             lease_owner=r.lease_owner,
             cancel_requested=r.cancel_requested,
-            waiting_on=_waiting_on(r, heads, now),
+            waiting_on=_waiting_on(r, heads, now, state),
             provider_operation=r.provider_operation,
             provider_operation_at=r.provider_operation_at,
+            editor_action=r.editor_action,
+            editor_id=r.editor_id,
+            editor_name=r.editor_name,
+            editor_action_at=r.editor_action_at,
+            provider=r.provider,
+            priority=r.priority,
+            position=place.get(r.id),
         )
         for r in rows
     ]

@@ -9,7 +9,11 @@ whose clock is the database's own `now()`).
 
 The claim takes the next claimable job in (priority, run_after, created_at) order: pending, not
 held, due, of one of `kinds`, and, when keyed, the head of an idle key (no job of its key is
-running and no earlier one is pending, or failed for an ordered key). PostgreSQL claims with a
+running and no earlier one is pending, or failed for an ordered key); and, when `queue_controls`
+has rows, not paused (the queue, its kind or its provider) and not over a cap of its kind or
+provider. A claim under a cap takes the lowest free numbered slot of the capped kind (provider);
+unique indexes over running slots make two workers racing for the last slot collide, and the
+loser claims nothing (an IntegrityError its caller retries), so a cap holds across machines. PostgreSQL claims with a
 MATERIALIZED CTE `… FOR UPDATE SKIP LOCKED`; SQLite with one `UPDATE … RETURNING` inside the
 engine's BEGIN IMMEDIATE.
 """
@@ -25,9 +29,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from db.schema import Job, table
+from db.schema import Job, QueueControl, table
 
 jobs = table(Job)
+controls = table(QueueControl)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class ClaimedJob:
     label: str | None
     stage: str = "processing"
     provider_operation: str | None = None  # an operation an earlier attempt started (a video)
+    provider: str | None = None  # the external service it calls, as its producer said
+    run_after: datetime | None = None  # when it became claimable (enqueued, or a retry's time)
 
 
 def lit(column: sa.ColumnElement[Any], value: str | bool) -> sa.ColumnElement[bool]:
@@ -104,11 +111,117 @@ def _lease_end_param(postgres: bool) -> sa.ColumnElement[datetime]:
     return sa.bindparam("lease_end", type_=_TIMESTAMP)
 
 
+def _applies(control: sa.FromClause) -> sa.ColumnElement[bool]:
+    """The control row is the whole queue's, the job's kind's or the job's provider's."""
+    return sa.or_(
+        lit(control.c.scope, "all"),
+        sa.and_(lit(control.c.scope, "kind"), control.c.name == jobs.c.kind),
+        sa.and_(lit(control.c.scope, "provider"), control.c.name == jobs.c.provider),
+    )
+
+
+def _paused(queue_pause: bool) -> sa.ColumnElement[bool]:
+    """A pause covers the job (the one job let through by "process one, then pause" excepted;
+    without `queue_pause`, a pause of the whole queue is not counted)."""
+    pause = controls.alias("pause")
+    cond = sa.exists().where(
+        pause.c.paused_at.isnot(None),
+        _applies(pause),
+        sa.or_(pause.c.let_through.is_(None), pause.c.let_through != jobs.c.id),
+    )
+    if not queue_pause:
+        cond = cond.where(pause.c.scope != sa.literal_column("'all'"))
+    return cond
+
+
+def _at_cap(scope: str) -> sa.ColumnElement[bool]:
+    """The job's kind (scope "kind") or provider ("provider") has as many jobs running as its
+    cap allows."""
+    cap = controls.alias(f"{scope}_cap")
+    running = jobs.alias(f"running_{scope}")
+    n_running = (
+        sa.select(sa.func.count())
+        .where(lit(running.c.status, "running"), running.c[scope] == jobs.c[scope])
+        .correlate_except(running)
+        .scalar_subquery()
+    )
+    return sa.exists().where(
+        lit(cap.c.scope, scope), cap.c.name == jobs.c[scope], cap.c.cap <= n_running
+    )
+
+
+def _slot(scope: str) -> sa.ColumnElement[int | None]:
+    """The slot a claimed job takes under its kind's (provider's) cap: NULL when uncapped,
+    else the lowest number no running job of the kind (provider) holds (0, or one past a held
+    slot whose next number is free)."""
+    cap = controls.alias(f"{scope}_cap")
+    slot = jobs.c[f"{scope}_slot"]
+    held = jobs.alias(f"held_{scope}")
+    held_slot = held.c[f"{scope}_slot"]
+
+    def taken(number: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+        other = jobs.alias(f"other_{scope}")
+        return (
+            sa.exists()
+            .where(
+                lit(other.c.status, "running"),
+                other.c[scope] == jobs.c[scope],
+                other.c[f"{scope}_slot"] == number,
+            )
+            .correlate_except(other)
+        )
+
+    after_held = (
+        sa.select(sa.func.min(held_slot + sa.literal_column("1")))
+        .where(
+            lit(held.c.status, "running"),
+            held.c[scope] == jobs.c[scope],
+            held_slot.isnot(None),
+            ~taken(held_slot + sa.literal_column("1")),
+        )
+        .correlate_except(held)
+        .scalar_subquery()
+    )
+    capped = sa.exists().where(
+        lit(cap.c.scope, scope), cap.c.name == jobs.c[scope], cap.c.cap.isnot(None)
+    )
+    return sa.case(
+        (~capped, sa.null()),
+        (~taken(sa.literal_column("0")), sa.literal_column("0")),
+        else_=after_held,
+    ).label(slot.name)
+
+
+def _controlled(queue_pause: bool = True) -> sa.ColumnElement[bool]:
+    """Not paused and under every cap; checked per job only when `queue_controls` has any row
+    (a check PostgreSQL runs once per claim), so a queue nobody controls pays nothing per job.
+    A pause of the whole queue with no job let through (or none still pending) is also checked
+    once per claim: the claim then reads no job at all."""
+    quiet = ~sa.select(sa.literal_column("1")).select_from(controls).exists()
+    per_job = sa.or_(quiet, sa.and_(~_paused(queue_pause), ~_at_cap("kind"), ~_at_cap("provider")))
+    if not queue_pause:
+        return per_job
+    whole = controls.alias("whole_queue")
+    let_through = jobs.alias("let_through")
+    waiting = (
+        sa.exists()
+        .where(let_through.c.id == whole.c.let_through, lit(let_through.c.status, "pending"))
+        .correlate_except(let_through)
+    )
+    stopped = (
+        sa.exists()
+        .where(lit(whole.c.scope, "all"), whole.c.paused_at.isnot(None), ~waiting)
+        .correlate_except(whole)
+    )
+    return sa.and_(~stopped, per_job)
+
+
 def _claimable(
-    now: sa.ColumnElement[datetime], kinds: tuple[str, ...] | None
+    now: sa.ColumnElement[datetime], kinds: tuple[str, ...] | None, queue_pause: bool = True
 ) -> sa.ColumnElement[bool]:
-    """Pending, not held, due, of one of `kinds`, and, when keyed, the head of an idle key: no
-    job of its key is running and no earlier one is pending (or failed, for an ordered key)."""
+    """Pending, not held, due, of one of `kinds`, when keyed the head of an idle key (no job
+    of its key is running and no earlier one is pending, or failed for an ordered key), and
+    neither paused nor capped."""
     no_running = ~sa.exists().where(
         _other.c.concurrency_key == jobs.c.concurrency_key, lit(_other.c.status, "running")
     )
@@ -126,8 +239,10 @@ def _claimable(
     cond = sa.and_(
         lit(jobs.c.status, "pending"),
         lit(jobs.c.held, False),
+        lit(jobs.c.paused, False),
         jobs.c.run_after <= now,
         sa.or_(jobs.c.concurrency_key.is_(None), sa.and_(no_running, none_before)),
+        _controlled(queue_pause),
     )
     if kinds:
         cond = sa.and_(cond, jobs.c.kind.in_(kinds))
@@ -168,6 +283,8 @@ def _claim_update(
             heartbeat_at=now,
             started_at=now,
             cancel_requested=False,
+            kind_slot=_slot("kind"),
+            provider_slot=_slot("provider"),
         )
         .returning(*_CLAIMED_COLUMNS)
     )
@@ -199,6 +316,18 @@ def _finish_update(postgres: bool) -> sa.Update:
 @functools.cache
 def claim_statement(postgres: bool, kinds: tuple[str, ...] | None) -> sa.Update:
     return _claim_update(postgres, kinds)
+
+
+@functools.cache
+def next_claimable_statement(postgres: bool) -> sa.Select[Any]:
+    """The id of the job a claim would take next if the whole queue were not paused."""
+    now = _now_param(postgres)
+    return (
+        sa.select(jobs.c.id)
+        .where(_claimable(now, None, queue_pause=False))
+        .order_by(*_CLAIM_ORDER)
+        .limit(1)
+    )
 
 
 @functools.cache

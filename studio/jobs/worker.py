@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from studio.errors import StudioError
+from studio.jobs import observe
 from studio.jobs.kinds import JobCanceled, JobContext, StageCallback
 from studio.jobs.queue import ClaimedJob, JobQueue, LeaseLost
 from studio.jobs.wakeup import Listener
@@ -41,6 +42,7 @@ class JobOutcome:
     status: str  # completed | pending (retry) | failed | canceled | lost
     message: str = ""
     label: str | None = None
+    stage: str = "completed"  # where it was when it ended (a failure's stage)
 
 
 class WorkerSlot:
@@ -96,11 +98,40 @@ def run_claimed(
     """Run one claimed job to an outcome. Never raises for the job's own errors.
 
     With `slot`, a handler that returns without completing is completed through the slot,
-    which claims its next job in the same step."""
+    which claims its next job in the same step. Each transition is logged and counted
+    (studio/jobs/observe.py)."""
+    started = time.monotonic()
+    with observe.job_scope(job):
+        observe.claimed(job)
+        outcome, error_class = _run(services, queue, job, on_stage, slot)
+        observe.settled(
+            job,
+            outcome.status,
+            duration_s=time.monotonic() - started,
+            stage=outcome.stage,
+            error_class=error_class,
+            message="" if outcome.status == "completed" else outcome.message,
+        )
+    return outcome
+
+
+def _run(
+    services: Services,
+    queue: JobQueue,
+    job: ClaimedJob,
+    on_stage: StageCallback | None,
+    slot: WorkerSlot | None,
+) -> tuple[JobOutcome, str | None]:
+    """`run_claimed`'s work: the outcome, and the error class of a failure."""
     kind = services.kinds.get(job.kind)
     ctx = JobContext(services, queue, job, on_stage)
 
-    def failed(error_class: str, message: str, retry_after: float | None = None) -> JobOutcome:
+    def outcome(status: str, message: str) -> JobOutcome:
+        return JobOutcome(job.id, job.kind, status, message, job.label, ctx.current_stage)
+
+    def failed(
+        error_class: str, message: str, retry_after: float | None = None
+    ) -> tuple[JobOutcome, str | None]:
         try:
             status = queue.fail(
                 job,
@@ -110,8 +141,8 @@ def run_claimed(
                 retry_after_s=retry_after,
             )
         except LeaseLost as lost:
-            return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
-        return JobOutcome(job.id, job.kind, status, message, job.label)
+            return outcome("lost", lost.user_message), error_class
+        return outcome(status, message), error_class
 
     if kind is None:
         return failed("permanent", f"No worker knows how to run jobs of kind {job.kind!r}.")
@@ -126,13 +157,11 @@ def run_claimed(
         try:
             queue.mark_canceled(job)
         except LeaseLost as lost:
-            return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
-        return JobOutcome(
-            job.id, job.kind, "canceled", "Canceled; the result was discarded.", job.label
-        )
+            return outcome("lost", lost.user_message), None
+        return outcome("canceled", "Canceled; the result was discarded."), None
     except LeaseLost as lost:
         log.warning("job %s: %s", job.id, lost.user_message)
-        return JobOutcome(job.id, job.kind, "lost", lost.user_message, job.label)
+        return outcome("lost", lost.user_message), None
     except ProviderError as err:
         return failed(err.error_class.value, err.message, err.retry_after_s)
     except StudioError as err:  # permanent, unless the error says it is worth retrying
@@ -148,7 +177,8 @@ def run_claimed(
             _hand_back(queue, job)
         raise
     elapsed = time.monotonic() - started
-    return JobOutcome(job.id, job.kind, "completed", f"Completed in {elapsed:.1f} s.", job.label)
+    done = JobOutcome(job.id, job.kind, "completed", f"Completed in {elapsed:.1f} s.", job.label)
+    return done, None
 
 
 def _hand_back(queue: JobQueue, job: ClaimedJob) -> None:
@@ -157,6 +187,7 @@ def _hand_back(queue: JobQueue, job: ClaimedJob) -> None:
             job,
             reason="Interrupted before it finished (its worker was stopped); back in the queue.",
         )
+        observe.handed_back(job)
     except LeaseLost:
         pass  # finished or taken over meanwhile: nothing to hand back
     except Exception:  # the database is unreachable: the lease expires and the reaper acts

@@ -119,6 +119,27 @@ def _sources(select: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
+def _live(owner_id: str) -> sa.ColumnElement[bool]:
+    """Entries of work that is not in Recently deleted: neither its session, song or
+    storyboard nor its step (the trashed rows are few, each kind with a partial index)."""
+    trashed = sa.union_all(
+        sa.select(sessions_t.c.id).where(
+            sessions_t.c.owner_id == owner_id, sessions_t.c.deleted_at.isnot(None)
+        ),
+        sa.select(songs_t.c.id).where(
+            songs_t.c.owner_id == owner_id, songs_t.c.deleted_at.isnot(None)
+        ),
+        sa.select(boards_t.c.id).where(
+            boards_t.c.owner_id == owner_id, boards_t.c.deleted_at.isnot(None)
+        ),
+    )
+    trashed_steps = sa.select(gens.c.id).where(gens.c.deleted_at.isnot(None))
+    return sa.and_(
+        sa.or_(entries.c.container_id.is_(None), entries.c.container_id.not_in(trashed)),
+        sa.or_(entries.c.generation_id.is_(None), entries.c.generation_id.not_in(trashed_steps)),
+    )
+
+
 def _status_filter(status: str) -> sa.ColumnElement[bool]:
     if status == "succeeded":
         return _produced()
@@ -172,7 +193,9 @@ def search(
     # The best `limit` entries first (the index, the owner and the filters); only those are
     # joined to what they index (thumbnail, title, state).
     best = sa.select(entries.c.id, exact).where(
-        entries.c.owner_id == owner_id, _matches(services.engine.dialect.name, words)
+        entries.c.owner_id == owner_id,
+        _matches(services.engine.dialect.name, words),
+        _live(owner_id),
     )
     if f.kinds:
         best = best.where(entries.c.kind.in_(f.kinds))
@@ -272,7 +295,9 @@ def recent_prompts(
             texts = list(
                 conn.execute(
                     sa.select(entries.c.text)
-                    .where(entries.c.owner_id == owner_id, entries.c.kind == "step")
+                    .where(
+                        entries.c.owner_id == owner_id, entries.c.kind == "step", _live(owner_id)
+                    )
                     .order_by(entries.c.created_at.desc())
                     .limit(200)
                 ).scalars()

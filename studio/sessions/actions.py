@@ -11,6 +11,7 @@ from db.schema import ImageAsset, ImageGeneration, ImageSession
 from db.types import utcnow
 from studio import assets, imaging
 from studio.errors import Conflict, Invalid
+from studio.jobs.admin import Actor
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import GenerationParams
 from studio.sessions.reads import current_state, status_words
@@ -44,7 +45,7 @@ def cancel_generation(services: Services, owner_id: str, generation_id: str) -> 
                 f"Step {gen.step} has already {state.status}; there is nothing to cancel."
             )
         try:
-            outcome = services.queue.cancel(gen.job_id, db=db)
+            outcome = services.queue.cancel(gen.job_id, actor=Actor(owner_id), db=db)
         except Conflict:  # the job finished a moment ago
             raise Invalid(
                 f"Step {gen.step} has just finished; there is nothing to cancel."

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
 from studio import assets, imaging, limits, search, submissions
-from studio.errors import Invalid
+from studio.errors import Invalid, NotFound
 from studio.sessions import tree
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
 from studio.sessions.params import (
@@ -44,7 +44,12 @@ def made_by_submission(
             sa.select(ImageGeneration, ImageSession)
             .join(Job, Job.id == ImageGeneration.job_id)
             .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
-            .where(Job.idempotency_key == job_key, ImageSession.owner_id == owner_id)
+            .where(
+                Job.idempotency_key == job_key,
+                ImageSession.owner_id == owner_id,
+                ImageSession.deleted_at.is_(None),  # a deleted step "no longer exists"
+                ImageGeneration.deleted_at.is_(None),
+            )
         ).first()
         return (row[0], row[1]) if row is not None else None
 
@@ -101,6 +106,7 @@ def add_generation(
         owner_id=session.owner_id,
         label=f"Step {gen.step} · {label or session.title}"[:300],
         cost_estimate=estimate,
+        provider=p.provider,
         new_only=True,
         concurrency_key=order[0] if order else None,
         ordered=order is not None,
@@ -168,7 +174,7 @@ def _parent_source(db: Session, session_id: str, parent_id: str) -> _Source:
         )
     )
     if parent is None:
-        raise Invalid("That step is not part of this session.")
+        raise NotFound("That step is not part of this session.")  # missing, or elsewhere
     if parent.completed_at is None:
         status = current_state(db, parent).status
         raise Invalid(

@@ -74,6 +74,7 @@ def _load(ctx: JobContext) -> _Work:
         if gen.mode != "text_to_image" and not any(a.role == "input" for a in inputs):
             inputs = [*inputs, _attach_source(db, gen)]
         gen.started_at = utcnow()
+        ctx.annotate(session_id=gen.session_id, step=gen.step)  # in this job's log events
     by_role = {a.role: a for a in reversed(inputs)}  # the first of each role
     source = assets.read_bytes(services.storage, by_role["input"]) if "input" in by_role else None
     mask = assets.read_bytes(services.storage, by_role["mask"]) if "mask" in by_role else None

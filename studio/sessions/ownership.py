@@ -25,7 +25,12 @@ def owned_generation(
     stmt = (
         sa.select(ImageGeneration, ImageSession)
         .join(ImageSession, ImageSession.id == ImageGeneration.session_id)
-        .where(ImageGeneration.id == generation_id, ImageSession.owner_id == owner_id)
+        .where(
+            ImageGeneration.id == generation_id,
+            ImageSession.owner_id == owner_id,
+            ImageGeneration.deleted_at.is_(None),
+            ImageSession.deleted_at.is_(None),
+        )
     )
     if lock:  # the step only: the worker locks step then session, and so must we
         stmt = stmt.with_for_update(of=ImageGeneration)

@@ -117,12 +117,21 @@ def open_session(
         head = db.execute(
             sa.select(
                 ImageSession,
-                _count(gens.c.session_id == ImageSession.id),
+                _count(gens.c.session_id == ImageSession.id, gens.c.deleted_at.is_(None)),
                 top.c.step,
                 top.c.path_cost,
             )
-            .outerjoin(top, top.c.id == ImageSession.costliest_generation_id)
-            .where(ImageSession.id == session_id, ImageSession.owner_id == owner_id)
+            .outerjoin(
+                top,
+                sa.and_(
+                    top.c.id == ImageSession.costliest_generation_id, top.c.deleted_at.is_(None)
+                ),
+            )
+            .where(
+                ImageSession.id == session_id,
+                ImageSession.owner_id == owner_id,
+                ImageSession.deleted_at.is_(None),
+            )
         ).first()
         if head is None:
             raise NotFound(SESSION_NOT_FOUND)
@@ -138,7 +147,11 @@ def open_session(
         history = db.execute(_history(session_id, page, per_page)).all()
         choices = db.execute(
             sa.select(gens)
-            .where(gens.c.session_id == session_id, gens.c.completed_at.isnot(None))
+            .where(
+                gens.c.session_id == session_id,
+                gens.c.completed_at.isnot(None),
+                gens.c.deleted_at.is_(None),
+            )
             .order_by(gens.c.step.desc())
             .limit(CHOICES)
         ).all()
@@ -147,6 +160,7 @@ def open_session(
             .where(
                 gens.c.session_id == session_id,
                 gens.c.completed_at.is_(None),  # the partial index of unproduced steps
+                gens.c.deleted_at.is_(None),
                 work.jobs.c.status.in_(work.ACTIVE_JOB_STATUSES),
             )
             .order_by(gens.c.step)
@@ -215,7 +229,7 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
     g = gens.alias("g")
 
     def first(*where: sa.ColumnElement[bool], newest: bool = False) -> sa.ScalarSelect[Any]:
-        q = sa.select(g.c.id).where(g.c.session_id == session_id, *where)
+        q = sa.select(g.c.id).where(g.c.session_id == session_id, g.c.deleted_at.is_(None), *where)
         if newest:
             q = q.order_by(g.c.step.desc())
         return q.limit(1).scalar_subquery()
@@ -243,7 +257,8 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
         gens.c.tree_key < row.c.tree_key,
         sa.and_(gens.c.tree_key == row.c.tree_key, gens.c.step < row.c.step),
     )
-    before = sa.case((up.c.n == 0, _count(gens.c.session_id == session_id, earlier)))
+    live = gens.c.deleted_at.is_(None)
+    before = sa.case((up.c.n == 0, _count(gens.c.session_id == session_id, live, earlier)))
     return (
         work.join_job(sa.select(row, before.label("before")), row.c.job_id)
         .add_columns(work.jobs.c.concurrency_key.label("job_key"))  # a replay's key
@@ -259,7 +274,7 @@ def _history(session_id: str, page: int, per_page: int) -> sa.Select[Any]:
     return (
         work.join_job(sa.select(*columns), gens.c.job_id)
         .outerjoin(parent, parent.c.id == gens.c.parent_generation_id)
-        .where(gens.c.session_id == session_id)
+        .where(gens.c.session_id == session_id, gens.c.deleted_at.is_(None))
         .order_by(gens.c.tree_key, gens.c.step)
         .limit(per_page)
         .offset((page - 1) * per_page)

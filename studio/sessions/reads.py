@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, table
+from studio.errors import NotFound
 from studio.jobs import work
-from studio.sessions.ownership import owned_session
+from studio.sessions.ownership import SESSION_NOT_FOUND, owned_session
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -151,7 +152,7 @@ def list_sessions(
     gens = table(ImageGeneration)
     count = (
         sa.select(sa.func.count())
-        .where(gens.c.session_id == ImageSession.id)
+        .where(gens.c.session_id == ImageSession.id, gens.c.deleted_at.is_(None))
         .correlate(ImageSession)
         .scalar_subquery()
     )
@@ -160,6 +161,7 @@ def list_sessions(
         .where(
             gens.c.session_id == ImageSession.id,
             gens.c.completed_at.is_(None),  # the partial index of unproduced steps
+            gens.c.deleted_at.is_(None),
             work.in_flight(gens.c.job_id),
         )
         .correlate(ImageSession)
@@ -174,7 +176,7 @@ def list_sessions(
                 ImageAsset.owner_id == ImageSession.owner_id,
             ),
         )
-        .where(ImageSession.owner_id == owner_id)
+        .where(ImageSession.owner_id == owner_id, ImageSession.deleted_at.is_(None))
         .order_by(ImageSession.updated_at.desc(), ImageSession.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page)
@@ -183,7 +185,7 @@ def list_sessions(
         total = db.scalar(
             sa.select(sa.func.count())
             .select_from(ImageSession)
-            .where(ImageSession.owner_id == owner_id)
+            .where(ImageSession.owner_id == owner_id, ImageSession.deleted_at.is_(None))
         )
         rows = db.execute(stmt).all()
     cards = [
@@ -225,7 +227,7 @@ def get_session(services: Services, owner_id: str, session_id: str) -> SessionVi
         assets_t = table(ImageAsset)
         generations = db.execute(
             work.join_job(sa.select(gens), gens.c.job_id)
-            .where(gens.c.session_id == session_id)
+            .where(gens.c.session_id == session_id, gens.c.deleted_at.is_(None))
             .order_by(gens.c.step)
         ).all()
         asset_rows = db.execute(
@@ -249,7 +251,9 @@ class StepProgress:
 
 def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[StepProgress]:
     """The session's queued and running steps with their jobs' stages (one query): what the
-    page's live status polls every second while something is in flight."""
+    page's live status polls every second while something is in flight. NotFound for a session
+    that is missing or another owner's (checked by a second query only when nothing is in
+    flight)."""
     gens, sessions_t = table(ImageGeneration), table(ImageSession)
     stmt = (
         work.join_job(sa.select(gens.c.id, gens.c.step, gens.c.completed_at), gens.c.job_id)
@@ -257,6 +261,8 @@ def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[
         .where(
             gens.c.session_id == session_id,
             sessions_t.c.owner_id == owner_id,
+            sessions_t.c.deleted_at.is_(None),
+            gens.c.deleted_at.is_(None),
             gens.c.completed_at.is_(None),  # the partial index of unproduced steps
             work.jobs.c.status.in_(work.ACTIVE_JOB_STATUSES),
         )
@@ -264,6 +270,12 @@ def steps_in_flight(services: Services, owner_id: str, session_id: str) -> list[
     )
     with services.engine.connect() as conn:
         rows = conn.execute(stmt).all()
+        if not rows:
+            owned = sa.select(sessions_t.c.id).where(
+                sessions_t.c.id == session_id, sessions_t.c.owner_id == owner_id
+            )
+            if conn.execute(owned).first() is None:
+                raise NotFound(SESSION_NOT_FOUND)
     out = []
     for r in rows:
         state = step_state(r)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from db.schema import Job, Song, table
 from db.types import utcnow
 from studio.errors import NotFound
+from studio.jobs.admin import Actor
 from studio.songs.illustration import JOB_KIND, song_key
 from studio.songs.ownership import SONG_NOT_FOUND, VERSE_NOT_FOUND, owned_song
 
@@ -20,7 +21,9 @@ def set_published(services: Services, owner_id: str, song_id: str, published: bo
     """Publish or unpublish a song."""
     with services.db() as db:
         song = db.scalar(
-            sa.select(Song).where(Song.id == song_id, Song.owner_id == owner_id).with_for_update()
+            sa.select(Song)
+            .where(Song.id == song_id, Song.owner_id == owner_id, Song.deleted_at.is_(None))
+            .with_for_update()
         )
         if song is None:
             raise NotFound(SONG_NOT_FOUND)
@@ -48,9 +51,9 @@ def _verse_job(services: Services, owner_id: str, song_id: str, verse_id: str) -
 
 def requeue_verse(services: Services, owner_id: str, song_id: str, verse_id: str) -> None:
     """Put a failed or skipped verse back in the queue, in its place in the song's order."""
-    services.queue.requeue(_verse_job(services, owner_id, song_id, verse_id))
+    services.queue.requeue(_verse_job(services, owner_id, song_id, verse_id), actor=Actor(owner_id))
 
 
 def skip_verse(services: Services, owner_id: str, song_id: str, verse_id: str) -> None:
     """Skip a pending or failed verse, so the verses after it can go on."""
-    services.queue.cancel(_verse_job(services, owner_id, song_id, verse_id))
+    services.queue.cancel(_verse_job(services, owner_id, song_id, verse_id), actor=Actor(owner_id))

@@ -70,6 +70,7 @@ def create_song_draft(
     def create() -> Song:
         draft = check_draft(title, tags, text)
         estimate = _estimate(services)
+        provider_name, _ = choose_provider(services)
         with services.db() as db:
             n = len(draft.verses)  # one request per verse
             total = estimate * n if estimate else None
@@ -95,6 +96,7 @@ def create_song_draft(
                     owner_id=owner_id,
                     label=verse_label(verse.sequence_number, song.title),
                     cost_estimate=estimate,
+                    provider=provider_name,
                     new_only=True,
                 )
                 search.index_verse(db, verse, owner_id, job_id=job.id)

@@ -195,7 +195,7 @@ def list_songs(services: Services, owner_id: str, *, limit: int = 200) -> list[S
         songs = list(
             db.scalars(
                 sa.select(Song)
-                .where(Song.owner_id == owner_id)
+                .where(Song.owner_id == owner_id, Song.deleted_at.is_(None))
                 .order_by(Song.updated_at.desc(), Song.id.desc())
                 .limit(limit)
             ).all()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from studio.storage.base import Storage, StorageError
+from studio.storage.base import Storage, StorageError, StoredFile
 from studio.storage.local import LocalStorage
 
-__all__ = ["LocalStorage", "Storage", "StorageError", "make_storage"]
+__all__ = ["LocalStorage", "Storage", "StorageError", "StoredFile", "make_storage"]
 
 
 def make_storage(

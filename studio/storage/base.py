@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from studio.errors import StudioError
@@ -29,6 +31,15 @@ def check_key(key: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of a bucket as listed: its key, size and when it was last written (UTC)."""
+
+    key: str
+    size: int
+    modified: datetime
+
+
 class Storage(Protocol):
     """Where asset bytes live. Implementations: LocalStorage, S3Storage."""
 
@@ -47,3 +58,7 @@ class Storage(Protocol):
         ...
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]: ...
+
+    def listing(self, bucket: str, prefix: str = "") -> list[StoredFile]:
+        """Every file of `bucket` under `prefix`, with its size and time (for `studio gc`)."""
+        ...

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from studio.storage.base import StorageError, check_bucket, check_key
+from studio.storage.base import StorageError, StoredFile, check_bucket, check_key
 
 
 class LocalStorage:
@@ -62,3 +63,14 @@ class LocalStorage:
             if p.is_file() and not p.name.startswith(".tmp-")
         )
         return sorted(k for k in found if k.startswith(prefix))
+
+    def listing(self, bucket: str, prefix: str = "") -> list[StoredFile]:
+        base = self.root / check_bucket(bucket)
+        out = []
+        for key in self.keys(bucket, prefix):
+            try:
+                stat = (base / key).stat()
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+            out.append(StoredFile(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)))
+        return out

@@ -19,7 +19,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from studio.storage.base import StorageError, check_bucket, check_key
+from studio.storage.base import StorageError, StoredFile, check_bucket, check_key
 
 try:  # boto3 is optional: `pip install 'image-studio[s3]'`
     import boto3
@@ -271,8 +271,11 @@ class S3Storage:
             raise self._error(exc, "sign a link to", bucket, key) from exc
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        return [f.key for f in self.listing(bucket, prefix)]
+
+    def listing(self, bucket: str, prefix: str = "") -> list[StoredFile]:
         base = self._base(bucket)
-        found: list[str] = []
+        found: list[StoredFile] = []
         try:
             pages = self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.s3_bucket,
@@ -281,10 +284,10 @@ class S3Storage:
             )
             for page in pages:
                 found.extend(
-                    obj["Key"][len(base) :]
+                    StoredFile(obj["Key"][len(base) :], int(obj["Size"]), obj["LastModified"])
                     for obj in page.get("Contents", [])
                     if not obj["Key"].endswith("/")  # "folder" markers some consoles create
                 )
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc, "list", bucket) from exc
-        return sorted(found)
+        return sorted(found, key=lambda f: f.key)

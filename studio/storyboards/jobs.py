@@ -80,6 +80,7 @@ def _load(ctx: JobContext, generation_id: str, *, missing_ok: bool = False) -> _
         if gen.mode in ("image_to_image", "image_to_video") and source_asset is None:
             raise NotFound("The source image of this request is gone; make the request again.")
         gen.started_at = utcnow()
+        ctx.annotate(storyboard_id=gen.storyboard_id, entity_id=gen.entity_id)
         work = _Work(
             gen.id,
             gen.owner_id,

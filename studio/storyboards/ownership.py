@@ -26,7 +26,11 @@ def owned_entity(
     stmt = (
         sa.select(StoryboardEntity, Storyboard)
         .join(Storyboard, Storyboard.id == StoryboardEntity.storyboard_id)
-        .where(StoryboardEntity.id == str(entity_id), Storyboard.owner_id == owner_id)
+        .where(
+            StoryboardEntity.id == str(entity_id),
+            Storyboard.owner_id == owner_id,
+            Storyboard.deleted_at.is_(None),
+        )
     )
     if lock:
         stmt = stmt.with_for_update(of=StoryboardEntity)

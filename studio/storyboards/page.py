@@ -136,7 +136,11 @@ def open_storyboard(
                     gens.c.asset_id.isnot(None),
                 )
                 .scalar_subquery(),
-            ).where(Storyboard.id == storyboard_id, Storyboard.owner_id == owner_id)
+            ).where(
+                Storyboard.id == storyboard_id,
+                Storyboard.owner_id == owner_id,
+                Storyboard.deleted_at.is_(None),
+            )
         ).first()
         if head is None:
             raise NotFound(STORYBOARD_NOT_FOUND)
@@ -317,7 +321,11 @@ def entity_place(
         row = db.execute(
             sa.select(ents.c.storyboard_id, ents.c.kind, ents.c.created_at, ents.c.id)
             .join(Storyboard, Storyboard.id == ents.c.storyboard_id)
-            .where(ents.c.id == entity_id, Storyboard.owner_id == owner_id)
+            .where(
+                ents.c.id == entity_id,
+                Storyboard.owner_id == owner_id,
+                Storyboard.deleted_at.is_(None),
+            )
         ).first()
         if row is None:
             return None

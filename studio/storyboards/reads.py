@@ -224,7 +224,7 @@ def list_storyboards(services: Services, owner_id: str) -> list[StoryboardCard]:
     with services.db() as db:
         rows = db.execute(
             sa.select(Storyboard, count("scene"), count("character"))
-            .where(Storyboard.owner_id == owner_id)
+            .where(Storyboard.owner_id == owner_id, Storyboard.deleted_at.is_(None))
             .order_by(Storyboard.updated_at.desc(), Storyboard.id)
         ).all()
     return [

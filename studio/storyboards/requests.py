@@ -307,6 +307,7 @@ def submit(
                 owner_id=owner_id,
                 label=_label(request.mode, target, plan.text),
                 cost_estimate=plan.estimate,
+                provider=plan.provider,
                 new_only=True,
             )
             gen.job_id = job.id

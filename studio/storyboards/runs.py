@@ -14,6 +14,7 @@ from db.schema import Job, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
 from studio import limits, search, submissions
 from studio.errors import Conflict, InProgress, Invalid, NotFound
+from studio.jobs.admin import Actor
 from studio.providers.base import ImageRequest
 from studio.storyboards.ownership import owned_storyboard
 from studio.storyboards.params import IMAGE_JOB, IMAGE_SHAPES, MAX_SEED, resolve_model
@@ -116,6 +117,7 @@ def generate_storyboard_images(
                 owner_id=owner_id,
                 label=f"Images for {board.title} ({len(gens)})"[:300],
                 cost_estimate=total,
+                provider=impl.name,
                 new_only=True,
             )
             for gen in gens:
@@ -158,9 +160,11 @@ def clear_storyboard_job(services: Services, owner_id: str, storyboard_id: str, 
             raise NotFound("That job is not this storyboard's.")
         status = job.status
     if status == "running":
-        services.queue.clear(job_id, reason="Cleared by its owner: the job was stuck.")
+        services.queue.clear(
+            job_id, reason="Cleared by its owner: the job was stuck.", actor=Actor(owner_id)
+        )
         return "cleared"
     if status == "pending":
-        services.queue.cancel(job_id)
+        services.queue.cancel(job_id, actor=Actor(owner_id))
         return "canceled"
     raise Conflict(f"That job is already {status}; there is nothing to clear.")

@@ -34,10 +34,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_free_port = free_port  # the name other tests knew
 
 
 @pytest.fixture(scope="session")
@@ -56,22 +59,32 @@ class RunningApp:
         self.url, self.db_url, self.media, self.proc, self.log = url, db_url, media, proc, log
 
 
-@pytest.fixture
-def studio_app(
-    tmp_path: Path, sqlite_template: Path, request: pytest.FixtureRequest
-) -> Iterator[RunningApp]:
-    """Start the studio on a scratch SQLite database. Mark a test with
-    `@pytest.mark.embedded_worker` to run the app's embedded worker too."""
-    db = tmp_path / "e2e.db"
-    shutil.copy(sqlite_template, db)
-    port = _free_port()
-    embedded = request.node.get_closest_marker("embedded_worker") is not None
+def start_app(
+    tmp_path: Path,
+    db: Path,
+    *,
+    embedded: bool = False,
+    port: int | None = None,
+    secrets_toml: str | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> RunningApp:
+    """`streamlit run app.py` on 127.0.0.1. With `secrets_toml`, the app runs in a scratch
+    folder whose `.streamlit/secrets.toml` holds it (Streamlit reads secrets from the working
+    directory's `.streamlit/` and from ~/.streamlit/), so the repository's own stays untouched."""
+    port = port or free_port()
     env = dict(os.environ)
     env.update(
         STUDIO_DATABASE_URL=f"sqlite:///{db}",
         STUDIO_STORAGE_URL=str(tmp_path / "media"),
         STUDIO_EMBEDDED_WORKER="true" if embedded else "false",
+        **(env_extra or {}),
     )
+    cwd = ROOT
+    if secrets_toml is not None:
+        cwd = tmp_path / "app-cwd"
+        (cwd / ".streamlit").mkdir(parents=True, exist_ok=True)
+        (cwd / ".streamlit" / "secrets.toml").write_text(secrets_toml)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     log = tmp_path / "streamlit.log"
     proc = subprocess.Popen(
         [
@@ -79,7 +92,7 @@ def studio_app(
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            str(ROOT / "app.py"),
             "--server.port",
             str(port),
             "--server.headless",
@@ -87,7 +100,7 @@ def studio_app(
             "--server.address",
             "127.0.0.1",
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -104,12 +117,29 @@ def studio_app(
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield RunningApp(url, f"sqlite:///{db}", tmp_path / "media", proc, log)
-    proc.terminate()
+    return RunningApp(url, f"sqlite:///{db}", tmp_path / "media", proc, log)
+
+
+def stop_app(app: RunningApp) -> None:
+    app.proc.terminate()
     try:
-        proc.wait(timeout=10)
+        app.proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        app.proc.kill()
+
+
+@pytest.fixture
+def studio_app(
+    tmp_path: Path, sqlite_template: Path, request: pytest.FixtureRequest
+) -> Iterator[RunningApp]:
+    """Start the studio on a scratch SQLite database. Mark a test with
+    `@pytest.mark.embedded_worker` to run the app's embedded worker too."""
+    db = tmp_path / "e2e.db"
+    shutil.copy(sqlite_template, db)
+    embedded = request.node.get_closest_marker("embedded_worker") is not None
+    app = start_app(tmp_path, db, embedded=embedded)
+    yield app
+    stop_app(app)
 
 
 @pytest.fixture
@@ -117,12 +147,12 @@ def page(chromium: str, request: pytest.FixtureRequest) -> Iterator[object]:
     from playwright.sync_api import expect, sync_playwright
 
     # Assertions wait as long as locators do: a loaded CI machine renders a page slowly.
-    expect.set_options(timeout=30_000)
+    expect.set_options(timeout=60_000)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(30_000)
+        pg.set_default_timeout(60_000)
         yield pg
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
         browser.close()

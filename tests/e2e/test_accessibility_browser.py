@@ -14,6 +14,7 @@ from studio import sessions, songs
 from studio import storyboards as sb
 from studio.config import DEMO_OWNER, Settings
 from studio.jobs.worker import process_next
+from studio.lifecycle import trash
 from studio.services import Services
 from tests.e2e.conftest import ARTIFACTS, settle
 
@@ -77,6 +78,10 @@ def seed(studio_app) -> dict[str, str]:  # type: ignore[no-untyped-def]
         idempotency_key="s",
     )
     run()
+    gone = sessions.GenerationParams(prompt="a deleted dune", width=64, height=64)
+    deleted, _ = sessions.create_session(services, DEMO_OWNER, gone, idempotency_key="gone")
+    run()
+    trash.delete(services, DEMO_OWNER, "session", deleted.id)
     services.close()
     return {"session": session.id, "board": board.id}
 
@@ -107,6 +112,7 @@ def test_every_page_passes_an_axe_audit(studio_app, page) -> None:  # type: igno
         ("/songs", "Morning road"),
         ("/monitoring", "By kind of work"),
         ("/search?q=lighthouse", "Search"),
+        ("/trash", "Recently deleted"),
     ]
     for path, heading in visits:
         page.goto(f"{studio_app.url}{path}")
@@ -127,11 +133,16 @@ def test_every_page_passes_an_axe_audit(studio_app, page) -> None:  # type: igno
     page.get_by_text("Paint a mask", exact=True).click()
     page.locator("canvas.upper-canvas").first.wait_for()
     page.mouse.move(0, 0)  # audit the colours at rest, not under the pointer
-    settle(page)
+    settle(page)  # a rerun's stale elements are dimmed: audit the settled page
     found += audit(page, "session, compare and paint")
     page.screenshot(path=str(ARTIFACTS / "axe-session.png"), full_page=True)
     page.goto(f"{studio_app.url}/storyboards?storyboard={ids['board']}")
     page.get_by_text("History · 1 earlier version").click()
     page.get_by_text("Earlier images").wait_for()
     found += audit(page, "storyboard, history open")
+    page.goto(studio_app.url)
+    page.get_by_role("heading", name="Your sessions").wait_for()
+    page.get_by_role("button", name="Delete", exact=True).first.click()
+    page.get_by_role("dialog").wait_for()
+    found += audit(page, "/, the delete dialog")
     assert found == []

@@ -45,7 +45,8 @@ def test_jobs_clear_confirm_dialog(studio_app, page) -> None:  # type: ignore[no
 
     row = queue.get(job.id)
     assert row.status == "failed" and row.lease_token is None
-    assert "Cleared by an editor" in (row.last_error or "")
+    assert "Cleared by Local user" in (row.last_error or "")  # the acting person, recorded
+    assert (row.editor_action, row.editor_id) == ("cleared", "local")
     engine.dispose()
 
 

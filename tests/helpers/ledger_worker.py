@@ -1,7 +1,7 @@
 """A worker process for the concurrency tests.
 
-Runs `studio.jobs.worker.WorkerLoop` against STUDIO_DATABASE_URL with one extra job kind, `ledger`,
-whose handler writes a row into `test_ledger` (UNIQUE(job_id, attempt)) in the same transaction
+Runs `studio.jobs.worker.WorkerLoop` against STUDIO_DATABASE_URL with extra job kinds, `ledger`
+(and `ledger_image`, `ledger_video`, for tests of pauses and caps by kind), whose handler writes a row into `test_ledger` (UNIQUE(job_id, attempt)) in the same transaction
 that completes the job. Payload options: `sleep` seconds before finishing (to be killed or
 paused mid-job). Prints `READY <id>` when it starts polling, `DONE <id> <jobs>` when it stops.
 With `--barrier DIR` it writes `DIR/<id>.ready` and waits for `DIR/go` before polling, so that
@@ -31,6 +31,7 @@ LEDGER = sa.Table(
     sa.Column("worker", sa.String(200), nullable=False),
     sa.Column("concurrency_key", sa.String(200)),
     sa.Column("sequence", sa.Integer),
+    sa.Column("kind", sa.String(50)),
     sa.Column("started", sa.Float, nullable=False),
     sa.Column("finished", sa.Float, nullable=False),
     sa.UniqueConstraint("job_id", "attempt"),
@@ -51,6 +52,7 @@ def _run(ctx: JobContext) -> None:
                 worker=ctx.job.lease_owner,
                 concurrency_key=ctx.job.concurrency_key,
                 sequence=ctx.job.sequence,
+                kind=ctx.job.kind,
                 started=started,
                 finished=time.time(),
             )
@@ -59,11 +61,13 @@ def _run(ctx: JobContext) -> None:
 
 
 LEDGER_KIND = JobKind("ledger", _run)
+LEDGER_KINDS = (LEDGER_KIND, JobKind("ledger_image", _run), JobKind("ledger_video", _run))
 
 
 def add_ledger_kind(services: Services) -> Services:
-    """Teach `services`' workers the `ledger` kind (also used by in-process workers)."""
-    services.kinds[LEDGER_KIND.name] = LEDGER_KIND
+    """Teach `services`' workers the ledger kinds (also used by in-process workers)."""
+    for kind in LEDGER_KINDS:
+        services.kinds[kind.name] = kind
     return services
 
 

@@ -1,4 +1,4 @@
-"""Migrations 0010 (cost to here) and 0011 (search) on existing work, on both databases: the
+"""Migrations 0013 (cost to here) and 0014 (search) on existing work, on both databases: the
 path sums, session totals and search entries they compute for rows written before them are
 those the studio writes for new rows."""
 
@@ -68,7 +68,7 @@ def test_existing_work_gets_its_costs_to_here_and_its_search_entries(
     found = sorted(h.kind for h in search.search(services, OWNER, "harbour"))
     assert found == ["character", "step", "step", "verse", "verse_prompt"]
 
-    command.downgrade(alembic_config(engine), "0009")
+    command.downgrade(alembic_config(engine), "0012")
     upgrade(engine)
     with engine.connect() as conn:
         got = conn.execute(sums).all()

@@ -71,6 +71,11 @@ def test_jobs_page_process_next_and_requeue(app: AppTest, app_services: Services
     again = queue.get(broken.id)
     assert again.status == "pending" and again.retry_count == 1
     assert not app.exception
+    # the demo's local user did it, and the table says so
+    assert (again.editor_action, again.editor_id) == ("requeued", "local")
+    table = app.dataframe[0].value
+    actions = dict(zip(table["Job"], table["Last action"], strict=True))
+    assert actions["broken job"] == "requeued by Local user"
 
 
 def test_jobs_page_shows_what_a_waiting_job_waits_on(app: AppTest, app_services: Services) -> None:

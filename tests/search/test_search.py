@@ -115,3 +115,43 @@ def test_recent_prompts_newest_first_and_searchable(services: Services) -> None:
     assert search.recent_prompts(services, OWNER) == ["a bird on a wire", "a cat", "a dog"]
     assert search.recent_prompts(services, OWNER, "wire") == ["a bird on a wire"]
     assert search.recent_prompts(services, OWNER, limit=1) == ["a bird on a wire"]
+
+
+def test_work_in_recently_deleted_is_not_found_until_restored(
+    services: Services, work: dict[str, str]
+) -> None:
+    from studio.lifecycle import trash
+
+    session_id = S.list_sessions(services, OWNER)[0][0].id
+    trash.delete(services, OWNER, "session", session_id)
+    trash.delete(services, OWNER, "song", work["song"])
+    trash.delete(services, OWNER, "storyboard", work["board"])
+    assert search.search(services, OWNER, "lighthouse") == []
+    assert search.recent_prompts(services, OWNER) == []
+    trash.restore(services, OWNER, "song", work["song"])
+    assert sorted(h.kind for h in search.search(services, OWNER, "lighthouse")) == [
+        "verse",
+        "verse_prompt",
+    ]
+    trash.restore(services, OWNER, "session", session_id)
+    step_id = search.search(services, OWNER, "storm")[0].item_id
+    assert step_id is not None
+    trash.delete(services, OWNER, "step", step_id)  # a step alone, its session kept
+    assert search.search(services, OWNER, "storm") == []
+
+
+def test_an_imported_session_is_found_with_its_costs_to_here(services: Services) -> None:
+    from studio.lifecycle import archive
+
+    step(services, OTHER, "a windmill by the sea")
+    run_all(services)
+    exported = S.list_sessions(services, OTHER)[0][0]
+    _, data = archive.export_session(services, OTHER, exported.id)
+    imported = archive.import_session(services, OWNER, data)
+    hits = search.search(services, OWNER, "windmill")
+    assert [(h.kind, h.container_id) for h in hits] == [("step", imported.id)]
+    page = S.open_session(services, OWNER, imported.id)
+    original = S.open_session(services, OTHER, exported.id)
+    assert page.selected is not None and original.selected is not None
+    assert page.selected.generation.path_ms == original.selected.generation.path_ms
+    assert page.session.total_cost == pytest.approx(original.session.total_cost)

@@ -722,7 +722,7 @@ def test_another_owners_session_is_invisible(services: Services) -> None:
 
 def test_iterate_from_another_sessions_step_is_refused(services: Services) -> None:
     a, b = started(services, "a"), started(services, "b")
-    with pytest.raises(Invalid, match="not part of this session"):
+    with pytest.raises(NotFound, match="not part of this session"):
         S.iterate(services, OWNER, a.id, step(b, 1).id, params(), idempotency_key=key())
 
 

@@ -401,3 +401,30 @@ def test_console_script_exit_statuses(tmp_path: Path, db_url: str) -> None:
     assert bad.returncode == 2 and "Duration must be 4, 6 or 8 seconds" in bad.stderr
     worker = call("worker", "--once")
     assert worker.returncode == 0 and "processed 1 job(s)" in worker.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# acting as a named user
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_cli_acts_as_a_named_user(  # type: ignore[no-untyped-def]
+    svc: Services, board: dict[str, str], capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STUDIO_CLI_OWNER names the user, --owner overrides it; their work is theirs alone, and
+    another user's scene is not found."""
+    monkeypatch.setenv("STUDIO_CLI_OWNER", "carol@https://issuer")
+    svc.settings = Settings(_env_file=None, **svc.settings.model_dump(exclude={"cli_owner"}))  # type: ignore[call-arg]
+    assert svc.settings.cli_owner == "carol@https://issuer"
+    assert run(capsys, "enqueue", "image", "Carol's lighthouse")[0] == cli.EXIT_OK
+    assert run(capsys, "enqueue", "image", "Dave's", "--owner", "dave")[0] == cli.EXIT_OK
+    assert [g.generation.prompt for g in sb.list_unfiled(svc, "carol@https://issuer")] == [
+        "Carol's lighthouse"
+    ]
+    assert [g.generation.prompt for g in sb.list_unfiled(svc, "dave")] == ["Dave's"]
+    assert sb.list_unfiled(svc, DEMO_OWNER) == []
+    with svc.db() as db:
+        owners = set(db.scalars(sa.select(Job.owner_id)))
+    assert owners == {"carol@https://issuer", "dave"}  # their limits count these jobs
+    code, _, err = run(capsys, "enqueue", "image", "x", "--scene", board["scene"])
+    assert code == cli.EXIT_NOT_FOUND, err  # the demo user's scene, seen from Carol

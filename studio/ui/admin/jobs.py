@@ -10,10 +10,16 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
 from db.schema import JOB_STATUSES
+from studio.jobs.admin import Actor
 from studio.jobs.queue import ClaimedJob
 from studio.jobs.reads import JobView, job_kinds, list_jobs
 from studio.jobs.worker import JobOutcome, default_worker_id, process_next
 from studio.services import Services
+from studio.ui.admin.queue_controls import (
+    render_move,
+    render_pause_notice,
+    render_queue_controls,
+)
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.text import md
 
@@ -23,20 +29,23 @@ def _fmt_time(value: object) -> str:
 
 
 def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [
             {
+                "Place": r.position,
                 "Job": r.label,
                 "Status": r.status,
                 "Stage": r.stage,
                 "Waiting on": r.waiting_on,
                 "Provider operation": r.operation_note,
                 "Kind": r.kind,
+                "Provider": r.provider or "",
                 "Attempts": f"{r.attempts}/{r.max_attempts}",
                 "Retries": r.retry_count,
                 "Failure stage": r.failure_stage or "",
                 "Error class": r.error_class or "",
                 "Last error": r.last_error or "",
+                "Last action": r.editor_note,
                 "Est. cost": r.cost_estimate,
                 "Cost": r.cost_actual,
                 "Owner": r.owner_id or "",
@@ -48,6 +57,9 @@ def jobs_frame(rows: list[JobView]) -> pd.DataFrame:
             for r in rows
         ]
     )
+    if not frame.empty:
+        frame["Place"] = frame["Place"].astype("Int64")  # blank for jobs not waiting
+    return frame
 
 
 def run_inline(services: Services, show: Callable[[ClaimedJob, str], None]) -> JobOutcome | None:
@@ -96,7 +108,7 @@ def render_process_next(services: Services) -> None:
 
 
 @st.dialog("Clear stuck job")
-def _confirm_clear(services: Services, job: JobView) -> None:
+def _confirm_clear(services: Services, job: JobView, actor: Actor) -> None:
     st.write(
         f"**{md(job.label or job.kind)}** has been running since {_fmt_time(job.started_at)} "
         f"(last heartbeat {_fmt_time(job.heartbeat_at)}) on `{job.lease_owner}`."
@@ -108,15 +120,16 @@ def _confirm_clear(services: Services, job: JobView) -> None:
     c1, c2 = st.columns(2)
     if c1.button("Clear job", type="primary", key="confirm_clear"):
         with user_errors():
-            services.queue.clear(job.id, reason="Cleared by an editor: the job was stuck.")
+            services.queue.clear(job.id, actor=actor)
             flash(f"Cleared {md(job.label or job.kind)}.")
             st.rerun()
     if c2.button("Keep it running", key="cancel_clear"):
         st.rerun()
 
 
-def render_actions(services: Services, rows: list[JobView]) -> None:
-    """Pick a job, then requeue / skip / cancel / clear it, as its status allows."""
+def render_actions(services: Services, rows: list[JobView], actor: Actor) -> None:
+    """Pick a job, then requeue / skip / cancel / clear it, as its status allows; each action
+    records `actor` on the job."""
     if not rows:
         return
     by_id = {r.id: r for r in rows}
@@ -127,26 +140,29 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
         key="job_choice",
     )
     job = by_id[choice]
+    render_move(services, job)
     cols = st.columns(4)
     with user_errors():
         if job.status in ("failed", "canceled") and cols[0].button("Requeue", key="requeue"):
-            services.queue.requeue(job.id)
+            services.queue.requeue(job.id, actor=actor)
             flash(f"Requeued {md(job.label or job.kind)}.")
             st.rerun()
         if job.status in ("pending", "failed") and cols[1].button("Skip", key="skip"):
-            services.queue.cancel(job.id)
+            services.queue.cancel(job.id, actor=actor)
             flash(f"Skipped {md(job.label or job.kind)}.", icon=":material/skip_next:")
             st.rerun()
         if job.status == "running":
             if cols[2].button("Cancel", key="cancel_running", disabled=job.cancel_requested):
-                services.queue.cancel(job.id)
+                services.queue.cancel(job.id, actor=actor)
                 flash(
                     "Cancel requested: the worker stops at its next stage.",
                     icon=":material/cancel:",
                 )
                 st.rerun()
             if cols[3].button("Clear…", key="clear"):
-                _confirm_clear(services, job)
+                _confirm_clear(services, job, actor)
+    if job.editor_note:
+        st.caption(f"Last action: {md(job.editor_note)} at {_fmt_time(job.editor_action_at)}")
     if job.provider_operation:
         what = "Resumed" if job.resumed_operation else "Started"
         st.caption(
@@ -161,8 +177,10 @@ def render_actions(services: Services, rows: list[JobView]) -> None:
         )
 
 
-def render_jobs_page(services: Services) -> None:
+def render_jobs_page(services: Services, actor: Actor) -> None:
+    render_pause_notice(services)
     render_process_next(services)
+    render_queue_controls(services)
     f1, f2 = st.columns(2)
     kinds = f1.multiselect("Kind", job_kinds(services.engine), key="filter_kinds")
     statuses = f2.multiselect("Status", list(JOB_STATUSES), key="filter_statuses")
@@ -181,4 +199,4 @@ def render_jobs_page(services: Services) -> None:
         },
         key="jobs_table",
     )
-    render_actions(services, rows)
+    render_actions(services, rows, actor)

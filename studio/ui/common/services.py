@@ -8,6 +8,7 @@ import threading
 import streamlit as st
 
 from studio.config import Settings
+from studio.jobs.observe import configure_logging
 from studio.jobs.worker import WorkerLoop, default_worker_id
 from studio.services import Services
 
@@ -16,7 +17,10 @@ log = logging.getLogger("studio.ui")
 
 @st.cache_resource(show_spinner=False)
 def _services_for(settings_json: str) -> Services:
-    return Services.build(Settings.model_validate_json(settings_json))
+    settings = Settings.model_validate_json(settings_json)
+    if settings.log_format == "json":  # the studio's own records, one JSON line each
+        configure_logging("json", logging.INFO, name="studio")
+    return Services.build(settings)
 
 
 def get_services() -> Services:

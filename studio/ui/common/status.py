@@ -20,17 +20,21 @@ def _waiting_jobs(database: str, _engine: Engine) -> int:
     return counts.get("pending", 0) + counts.get("running", 0)
 
 
-def render_configuration(services: Services) -> None:
+def render_configuration(services: Services, *, internals: bool = True) -> None:
+    """`internals` (for admins): the database, the storage and the queue's size besides the
+    providers; people who share a studio see only which models they can use."""
     settings = services.settings
     with st.container(border=True):
         st.subheader("This studio")
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Database", database_label(services.engine).split(" ")[0])
-        c1.caption(database_label(services.engine))
-        c2.metric("Storage", "S3" if settings.storage_url.startswith("s3://") else "Local files")
-        c2.caption(settings.storage_url)
-        c3.metric("Jobs waiting", _waiting_jobs(settings.database_url, services.engine))
-        c3.caption("Embedded worker " + ("on" if settings.embedded_worker else "off"))
+        if internals:
+            c1, c2, c3 = st.columns(3)
+            c1.metric("Database", database_label(services.engine).split(" ")[0])
+            c1.caption(database_label(services.engine))
+            storage = "S3" if settings.storage_url.startswith("s3://") else "Local files"
+            c2.metric("Storage", storage)
+            c2.caption(settings.storage_url)
+            c3.metric("Jobs waiting", _waiting_jobs(settings.database_url, services.engine))
+            c3.caption("Embedded worker " + ("on" if settings.embedded_worker else "off"))
 
         st.markdown("**Providers**")
         for status in services.providers:

@@ -12,6 +12,7 @@ from studio.humanize import ago
 from studio.services import Services
 from studio.ui.common.media import show_image, thumbnail
 from studio.ui.common.text import md
+from studio.ui.lifecycle.delete import delete_button
 
 PER_PAGE = 12
 COLUMNS = 4
@@ -47,13 +48,23 @@ def render_session_cards(services: Services, owner_id: str) -> None:
                 else:
                     st.markdown(":material/hourglass_top: *no image yet*")
                 st.markdown(f"**{md(card.title)}**")
-                st.page_link(
-                    SESSION_PAGE,
-                    label="Open",
-                    icon=":material/photo_library:",
-                    query_params={"session": card.id},
-                    help=md(card.title),
-                )
+                with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                    st.page_link(
+                        SESSION_PAGE,
+                        label="Open",
+                        icon=":material/photo_library:",
+                        query_params={"session": card.id},
+                        help=md(card.title),
+                    )
+                    delete_button(
+                        services,
+                        owner_id,
+                        "session",
+                        card.id,
+                        key=f"del-{card.id}",
+                        label="Delete",
+                        type="tertiary",
+                    )
                 steps = f"{card.generation_count} step" + (
                     "s" if card.generation_count != 1 else ""
                 )

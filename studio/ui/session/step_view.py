@@ -18,6 +18,7 @@ from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import mask_overlay, media_source, show_image
 from studio.ui.common.text import md
+from studio.ui.lifecycle.delete import delete_button
 from studio.ui.session.changes import render_diff
 from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS
 
@@ -216,12 +217,7 @@ def render_actions(
                         else f"Step {gen.step} will stop at its next stage"
                     )
                     st.rerun()
-        if gen.status in ("failed", "canceled"):
-            if st.button("Delete step", icon=":material/delete:", key="act_delete"):
-                with user_errors():
-                    sessions.delete_generation(services, owner, gen.id)
-                    flash(f"Step {gen.step} deleted")
-                    st.rerun()
+        delete_button(services, owner, "step", gen.id, key="act_delete", label="Delete step")
         if gen.status == "succeeded" and gen.output is not None:
             name = f"step-{gen.step}.png"
             st.download_button(

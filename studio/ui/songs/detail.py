@@ -14,6 +14,8 @@ from studio.songs import SongView, VerseView
 from studio.ui.common import media
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.text import md
+from studio.ui.lifecycle.archive import zip_button
+from studio.ui.lifecycle.delete import delete_button
 
 VERSES_PER_PAGE = 10
 MAX_STRIP = 40  # thumbnails in the song's overview strip
@@ -55,6 +57,11 @@ def _render_header(services: Services, owner: str, song: SongView) -> None:
                     icon=icon,
                 )
                 st.rerun()
+        zip_button(services, owner, "song", song.id, song.title, key="export_song")
+        delete_button(
+            services, owner, "song", song.id, key="delete_song", then="pages/songs.py",
+            width="stretch",
+        )  # fmt: skip
 
 
 def _render_progress(services: Services, song: SongView) -> None:

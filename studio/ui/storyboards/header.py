@@ -21,6 +21,8 @@ from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.keys import following
 from studio.ui.common.text import md
+from studio.ui.lifecycle.archive import zip_button
+from studio.ui.lifecycle.delete import delete_button
 
 log = logging.getLogger("studio.ui")
 
@@ -179,6 +181,10 @@ def render_header(
                         sb.rename_storyboard(services, owner, view.id, new_title)
                         flash("Renamed.")
                         st.rerun()
+        zip_button(services, owner, "storyboard", view.id, view.title, key="sb:export")
+        delete_button(
+            services, owner, "storyboard", view.id, key="sb:delete", then="pages/storyboards.py"
+        )
         st.caption(
             f":material/image: {_model_summary(services, 'sb:image_model')} · "
             f":material/movie: {_model_summary(services, 'sb:video_model')}"

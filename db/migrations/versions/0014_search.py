@@ -5,8 +5,8 @@ indexes. SQLite: an FTS5 table `search_fts` over the text (external content) wit
 that keep it current. PostgreSQL: a generated `tsvector` column with a GIN index. Existing
 steps, verses, verse prompts, scenes, characters and storyboard requests are indexed here.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 12:00:00
 """
 
@@ -17,8 +17,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -6,8 +6,8 @@ costliest_generation_id: what the session's finished steps cost, and the finishe
 path cost most (the most expensive branch). Existing rows are computed here, session by session,
 in step order (a parent always has a lower step number than its children).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 11:45:00
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,8 @@
 After every inpaint the studio counts the pixels outside the mask that differ from the source
 (0 when the mask held) and keeps the count with the step. Existing steps have no count.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 11:40:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Widgets of the data lifecycle: the delete confirmation, Recently deleted, export and import."""
