@@ -52,6 +52,7 @@ def main() -> None:
             url_path="session",
             visibility="hidden",
         ),
+        st.Page("pages/search.py", title="Search", icon=":material/search:", url_path="search"),
         st.Page(
             "pages/storyboards.py",
             title="Storyboards",

@@ -32,8 +32,23 @@ def compare_type(
     return None
 
 
+# The full-text index is the database's own (see db/schema/search.py), not a model's.
+SEARCH_INDEX_OBJECTS = {"search_fts", "document", "ix_search_entries_document"}
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith("search_fts"):
+        return False  # the FTS5 table and its shadow tables
+    return name not in SEARCH_INDEX_OBJECTS
+
+
 def context_options(connection: sa.Connection) -> dict[str, Any]:
     return {
+        "include_object": include_object,
         "target_metadata": metadata,
         "render_as_batch": connection.dialect.name == "sqlite",
         "render_item": render_item,

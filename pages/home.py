@@ -18,8 +18,10 @@ from studio.ui.common.sign_in import is_admin
 from studio.ui.common.status import render_configuration
 from studio.ui.common.text import md
 from studio.ui.lifecycle.archive import import_form
+from studio.ui.search.page import render_search_box
 from studio.ui.session import param_form
 from studio.ui.session.cards import SESSION_PAGE, render_session_cards
+from studio.ui.session.recent_prompts import render_recent_prompts
 
 run_under_app()
 
@@ -30,6 +32,8 @@ show_flashes()
 st.title("Image Studio")
 st.caption("Make images with generative models step by step, and keep every step.")
 render_pause_notice(services)
+render_search_box()
+render_recent_prompts(services, owner, "home")
 
 with st.form("home_form", border=True):
     prompt = param_form.prompt_box(

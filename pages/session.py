@@ -15,9 +15,11 @@ from studio.ui.common.text import md
 from studio.ui.lifecycle.archive import export_button
 from studio.ui.lifecycle.delete import delete_button
 from studio.ui.session import param_form
+from studio.ui.session.changes import session_totals
 from studio.ui.session.history_tree import render_tree
 from studio.ui.session.live_status import render_live_status
 from studio.ui.session.next_step import form_prefix, model_key, render_next_step
+from studio.ui.session.replay import render_replay
 from studio.ui.session.step_view import (
     render_actions,
     render_compare,
@@ -86,6 +88,7 @@ def duplicate(generation_id: str) -> None:
 selected = view.selected
 
 st.title(md(view.title), anchor=False)
+st.caption(session_totals(view))
 with st.container(horizontal=True, gap="small", vertical_alignment="center"):
     st.page_link("pages/home.py", label="All sessions", icon=":material/home:")
     export_button(services, owner, view.id, view.title)
@@ -100,6 +103,7 @@ with main:
         render_actions(
             services, owner, view, selected, on_duplicate=duplicate, on_new_step=select_new
         )
+        render_replay(services, owner, view, selected, on_new_step=select_new)
         render_details(view, selected)
         render_compare(view, selected)
     st.divider()

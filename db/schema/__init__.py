@@ -15,6 +15,7 @@ from db.schema.jobs import (
     QueueControl,
 )
 from db.schema.ledger import UsageLedger
+from db.schema.search import SEARCH_KINDS, SearchEntry
 from db.schema.sessions import (
     ASSET_ROLES,
     GENERATION_MODES,
@@ -42,6 +43,7 @@ __all__ = [
     "GENERATION_MODES",
     "JOB_STAGES",
     "JOB_STATUSES",
+    "SEARCH_KINDS",
     "STORYBOARD_MEDIA",
     "STORYBOARD_MODES",
     "Base",
@@ -50,6 +52,7 @@ __all__ = [
     "ImageSession",
     "Job",
     "QueueControl",
+    "SearchEntry",
     "Song",
     "SongGenerationConversation",
     "SongGenerationVerseArtifact",

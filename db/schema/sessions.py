@@ -33,6 +33,10 @@ class ImageSession(Base):
     thumbnail_asset_id: Mapped[str | None] = mapped_column(sa.String(36))
     provider: Mapped[str | None] = mapped_column(sa.String(50))
     model: Mapped[str | None] = mapped_column(sa.String(200))
+    # What the session's finished steps cost, and its most expensive branch (the finished step
+    # whose path from the root cost most), kept with each step's outcome.
+    total_cost: Mapped[float] = mapped_column(sa.Float, nullable=False, default=0.0)
+    costliest_generation_id: Mapped[str | None] = mapped_column(sa.String(36))
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
     deleted_at: Mapped[datetime | None] = deleted_column()
@@ -69,6 +73,12 @@ class ImageGeneration(Base):
     cost_estimate: Mapped[float | None] = mapped_column(sa.Float)
     cost_actual: Mapped[float | None] = mapped_column(sa.Float)
     duration_ms: Mapped[int | None] = mapped_column()
+    # Cost and generation time summed along the path from the root to this step (its own
+    # included), written with its outcome: the parent's path is finished by then.
+    path_cost: Mapped[float | None] = mapped_column(sa.Float)
+    path_ms: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Inpainting: pixels outside the mask that differ from the source (0 when the mask held).
+    mask_outside_changed: Mapped[int | None] = mapped_column()
     job_id: Mapped[str | None] = mapped_column(sa.String(36))
     created_at: Mapped[datetime] = created_column()
     started_at: Mapped[datetime | None] = mapped_column()

@@ -11,7 +11,9 @@ from studio.imaging.decode import MB, ImageLimits, ImageRejected, LoadedImage, l
 from studio.imaging.encode import PNG_SIGNATURE, encode_for_storage, encode_png, make_thumbnail
 from studio.imaging.masks import (
     canvas_to_mask,
+    changed_outside,
     composite,
+    fit_mask,
     load_mask,
     mask_is_empty,
     mask_overlay,
@@ -36,8 +38,10 @@ __all__ = [
     "LoadedImage",
     "a1111_text",
     "canvas_to_mask",
+    "changed_outside",
     "composite",
     "embed_parameters",
+    "fit_mask",
     "encode_for_storage",
     "encode_png",
     "load_image",

@@ -113,6 +113,30 @@ def composite(source: bytes, result: bytes, mask: bytes) -> bytes:
     return encode_png(Image.composite(res, src, binary_mask(m)))
 
 
+def fit_mask(mask: bytes, source: bytes) -> bytes:
+    """The mask at the source's size (a replayed step's source may be another size)."""
+    src, m = open_trusted(source), open_trusted(mask)
+    if m.size == src.size:
+        return mask
+    return encode_png(binary_mask(m.resize(src.size, Image.Resampling.NEAREST)))
+
+
+def changed_outside(source: bytes, result: bytes, mask: bytes) -> int:
+    """How many pixels outside the mask differ between `source` and `result` (mask integrity:
+    0 when everything the mask keeps was kept). A result of another size counts every pixel."""
+    src = np.asarray(rgb(source).convert("RGBA"))
+    res_im = rgb(result).convert("RGBA")
+    if res_im.size != (src.shape[1], src.shape[0]):
+        return int(src.shape[0] * src.shape[1])
+    res = np.asarray(res_im)
+    m = open_trusted(mask)
+    if m.size != res_im.size:
+        m = m.resize(res_im.size, Image.Resampling.NEAREST)
+    keep = np.asarray(binary_mask(m)) == 0
+    differs = np.any(src != res, axis=2)
+    return int(np.count_nonzero(differs & keep))
+
+
 def mask_to_transparent(mask: bytes) -> bytes:
     """An RGBA PNG, transparent where the mask says change (the OpenAI edit API's convention)."""
     m = binary_mask(open_trusted(mask))

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from db.schema import GENERATION_MODES, ImageGeneration, ImageSession
 from db.types import utcnow
-from studio import assets, imaging
+from studio import assets, imaging, search
 from studio.errors import Invalid
-from studio.sessions import get_session
+from studio.sessions import costs, get_session
 from studio.sessions import tree as session_tree
 from studio.text import MAX_TITLE_CHARS, check_text
 
@@ -345,6 +345,7 @@ def import_session(
             db.add(gen)
             db.flush()
             ids[step.step] = gen.id
+            search.index_step(db, gen, owner_id)
             for role in ("input", "mask", "output"):
                 for prepared in step.files.get(role, []):
                     key, thumb = assets.store_prepared(services.storage, prepared, bucket)
@@ -363,6 +364,8 @@ def import_session(
                     db.flush()
                     if role == "output":
                         thumbnail = row.id
+            if gen.completed_at is not None:
+                costs.settle_step(db, session, gen)  # cost and time to here, session totals
             session.provider, session.model = step.provider, step.model
         session.thumbnail_asset_id = thumbnail
         db.flush()

@@ -15,6 +15,7 @@ state is its job's (studio/jobs/work.py).
 
 from __future__ import annotations
 
+from studio.sessions import costs
 from studio.sessions.actions import (
     cancel_generation,
     delete_generation,
@@ -51,6 +52,14 @@ from studio.sessions.reads import (
     list_sessions,
     steps_in_flight,
 )
+from studio.sessions.replay import (
+    ReplayPlan,
+    cancel_replay,
+    plan_replay,
+    replay_branch,
+    replayed_steps,
+    requeue_or_skip,
+)
 from studio.text import MAX_TITLE_CHARS
 
 __all__ = [
@@ -72,10 +81,13 @@ __all__ = [
     "HistoryRow",
     "SessionCard",
     "SessionPage",
+    "ReplayPlan",
     "SessionView",
     "StepProgress",
     "cancel_generation",
+    "cancel_replay",
     "check_params",
+    "costs",
     "create_session",
     "delete_generation",
     "download_bytes",
@@ -84,8 +96,12 @@ __all__ = [
     "iterate",
     "list_sessions",
     "open_session",
+    "plan_replay",
     "random_seed",
     "regenerate",
+    "replay_branch",
+    "replayed_steps",
+    "requeue_or_skip",
     "rename_session",
     "snap_side",
     "steps_in_flight",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession, Job
 from db.types import utcnow
-from studio import assets, imaging, limits, submissions
+from studio import assets, imaging, limits, search, submissions
 from studio.errors import Invalid, NotFound
 from studio.sessions import tree
 from studio.sessions.ownership import assets_of, owned_generation, owned_session
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 _GONE = "This form was already submitted and its step no longer exists; submit it again."
 
 
-def _replay(
+def made_by_submission(
     owner_id: str, job_key: str
 ) -> Callable[[Session], tuple[ImageGeneration, ImageSession] | None]:
     """Finds the step (and its session) an earlier submission with this key made."""
@@ -63,7 +63,7 @@ def _next_step(db: Session, session_id: str) -> int:
     return int(top or 0) + 1
 
 
-def _add_generation(
+def add_generation(
     db: Session,
     services: Services,
     session: ImageSession,
@@ -72,10 +72,15 @@ def _add_generation(
     job_key: str,
     parent_id: str | None,
     params: dict[str, Any],
+    order: tuple[str, int] | None = None,
+    label: str | None = None,
 ) -> ImageGeneration:
-    """Insert the generation and enqueue its job; raises DuplicateKey if the key was just taken."""
+    """Insert the generation and enqueue its job; raises DuplicateKey if the key was just taken.
+    `order`: (concurrency key, sequence) of a run of steps that must run one after another, in
+    order, a failure holding the rest (a replayed branch; its caller checked the limits)."""
     estimate = estimate_cost(checked)
-    limits.check(db, services.settings, session.owner_id, estimate, what="step")
+    if order is None:
+        limits.check(db, services.settings, session.owner_id, estimate, what="step")
     p = checked.params
     step = _next_step(db, session.id)
     gen = ImageGeneration(
@@ -99,12 +104,16 @@ def _add_generation(
         db=db,
         idempotency_key=job_key,
         owner_id=session.owner_id,
-        label=f"Step {gen.step} · {session.title}",
+        label=f"Step {gen.step} · {label or session.title}"[:300],
         cost_estimate=estimate,
         provider=p.provider,
         new_only=True,
+        concurrency_key=order[0] if order else None,
+        ordered=order is not None,
+        sequence=order[1] if order else 0,
     )
     gen.job_id = job.id
+    search.index_step(db, gen, session.owner_id)
     now = utcnow()
     session.updated_at = now
     session.provider = p.provider
@@ -130,7 +139,7 @@ def create_session(
             )
             db.add(session)
             db.flush()
-            gen = _add_generation(
+            gen = add_generation(
                 db,
                 services,
                 session,
@@ -142,7 +151,7 @@ def create_session(
         return gen, session
 
     gen, session = submissions.submit_once(
-        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+        services, replay=made_by_submission(owner_id, job_key), create=create, gone=_GONE
     )
     return session, gen
 
@@ -191,7 +200,7 @@ def _prepare_mask(
     return None if imaging.mask_is_empty(data) else data
 
 
-def _copy_asset(asset: ImageAsset, *, role: str, generation_id: str, session_id: str) -> ImageAsset:
+def copy_asset(asset: ImageAsset, *, role: str, generation_id: str, session_id: str) -> ImageAsset:
     """A new row for another use of the same stored bytes."""
     return ImageAsset(
         owner_id=asset.owner_id,
@@ -222,7 +231,7 @@ def _attach_inputs(
     bucket = services.settings.sessions_bucket
     if source.parent_output is not None:
         db.add(
-            _copy_asset(
+            copy_asset(
                 source.parent_output, role="input", generation_id=gen.id, session_id=gen.session_id
             )
         )
@@ -295,7 +304,7 @@ def iterate(
             mask_png = _prepare_mask(services, source, mask, mask_canvas)
             mode = "inpaint" if mask_png else "image_to_image"
             checked = _sized(check_params(services, params, mode), source)
-            gen = _add_generation(
+            gen = add_generation(
                 db,
                 services,
                 session,
@@ -308,7 +317,7 @@ def iterate(
         return gen, session
 
     gen, _ = submissions.submit_once(
-        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+        services, replay=made_by_submission(owner_id, job_key), create=create, gone=_GONE
     )
     return gen
 
@@ -333,7 +342,7 @@ def regenerate(
             )
             checked = check_params(services, params, original.mode)
             stored = dict(original.params or {}) | {"seed": checked.params.seed}
-            gen = _add_generation(
+            gen = add_generation(
                 db,
                 services,
                 session,
@@ -344,12 +353,12 @@ def regenerate(
             )
             for asset in assets_of(db, original.id, ("input", "mask")):
                 db.add(
-                    _copy_asset(asset, role=asset.role, generation_id=gen.id, session_id=session.id)
+                    copy_asset(asset, role=asset.role, generation_id=gen.id, session_id=session.id)
                 )
             db.flush()
         return gen, session
 
     gen, _ = submissions.submit_once(
-        services, replay=_replay(owner_id, job_key), create=create, gone=_GONE
+        services, replay=made_by_submission(owner_id, job_key), create=create, gone=_GONE
     )
     return gen

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, ImageGeneration, ImageSession
 from db.types import utcnow
 from studio import assets, imaging
-from studio.errors import NotFound
+from studio.errors import Invalid, NotFound
 from studio.jobs import outputs
 from studio.jobs.kinds import JobContext, JobKind
 from studio.jobs.queue import ClaimedJob
 from studio.providers.base import ImageRequest, ImageResult, Provider
+from studio.sessions import costs
+from studio.sessions.create import copy_asset
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -68,11 +71,15 @@ def _load(ctx: JobContext) -> _Work:
             .where(ImageAsset.generation_id == gid, ImageAsset.role.in_(("input", "mask")))
             .order_by(ImageAsset.created_at, ImageAsset.id)
         ).all()
+        if gen.mode != "text_to_image" and not any(a.role == "input" for a in inputs):
+            inputs = [*inputs, _attach_source(db, gen)]
         gen.started_at = utcnow()
         ctx.annotate(session_id=gen.session_id, step=gen.step)  # in this job's log events
     by_role = {a.role: a for a in reversed(inputs)}  # the first of each role
     source = assets.read_bytes(services.storage, by_role["input"]) if "input" in by_role else None
     mask = assets.read_bytes(services.storage, by_role["mask"]) if "mask" in by_role else None
+    if source is not None and mask is not None:
+        mask = imaging.fit_mask(mask, source)
     request = ImageRequest.from_params(
         gen.mode,
         gen.prompt,
@@ -82,6 +89,29 @@ def _load(ctx: JobContext) -> _Work:
         mask=mask,
     )
     return _Work(gid, gen.session_id, owner_id, gen.provider, gen.model, request)
+
+
+def _attach_source(db: Session, gen: ImageGeneration) -> ImageAsset:
+    """A step queued before its parent had an image (a replayed branch) starts from its
+    parent's output, or, when the parent produced none (skipped), the nearest earlier one."""
+    parent_id = gen.parent_generation_id
+    while parent_id is not None:
+        parent = db.get(ImageGeneration, parent_id)
+        if parent is None:
+            break
+        out = db.scalars(
+            sa.select(ImageAsset)
+            .where(ImageAsset.generation_id == parent.id, ImageAsset.role == "output")
+            .order_by(ImageAsset.created_at, ImageAsset.id)
+            .limit(1)
+        ).first()
+        if out is not None:
+            row = copy_asset(out, role="input", generation_id=gen.id, session_id=gen.session_id)
+            db.add(row)
+            db.flush()
+            return row
+        parent_id = parent.parent_generation_id
+    raise Invalid(f"Step {gen.step} has no image to start from: the steps before it made none.")
 
 
 def _generate(provider: Provider, work: _Work) -> ImageResult:
@@ -95,6 +125,16 @@ def _generate(provider: Provider, work: _Work) -> ImageResult:
             imaging.composite(request.source, img, request.mask) for img in result.images
         ]
     return result
+
+
+def _mask_integrity(request: ImageRequest, images: list[bytes]) -> int | None:
+    """Inpainting: the most pixels outside the mask any output changed (None otherwise)."""
+    if request.mode != "inpaint" or request.source is None or request.mask is None:
+        return None
+    return max(
+        (imaging.changed_outside(request.source, img, request.mask) for img in images),
+        default=0,
+    )
 
 
 def _store(services: Services, images: list[bytes]) -> list[outputs.StoredOutput]:
@@ -128,6 +168,8 @@ def _commit(
             int((now - gen.started_at).total_seconds() * 1000) if gen.started_at else None
         )
         gen.cost_actual = result.cost_actual  # None: the estimate stands, shown as an estimate
+        gen.mask_outside_changed = _mask_integrity(work.request, result.images)
+        costs.settle_step(db, session, gen)
         session.thumbnail_asset_id = rows[-1].id
         session.updated_at = now
         outcome = {

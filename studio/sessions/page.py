@@ -57,6 +57,7 @@ class SessionPage:
     pages: int
     choices: list[GenerationView]  # finished images, newest first (+ the selected step's)
     in_flight: list[GenerationView]  # queued and running steps, oldest first
+    costliest: tuple[int, float] | None = None  # the most expensive branch: (its last step, cost)
     by_id: dict[str, GenerationView] = field(default_factory=dict)  # every step read here
 
     @property
@@ -71,6 +72,27 @@ class SessionPage:
     def parent(self) -> GenerationView | None:
         """The selected step's parent, if it has one."""
         return self.lineage[0] if self.lineage else None
+
+    @property
+    def total_cost(self) -> float:
+        """What the session's finished steps cost."""
+        return float(self.session.total_cost or 0.0)
+
+    def step_numbers(self) -> dict[str, int]:
+        """Step numbers by id, of every step read (for naming sources in a diff)."""
+        numbers = {gid: v.step for gid, v in self.by_id.items()}
+        for row in self.history:
+            if row.parent_step is not None and row.step.parent_id is not None:
+                numbers.setdefault(row.step.parent_id, row.parent_step)
+        return numbers
+
+    @property
+    def replay_key(self) -> str | None:
+        """The replay the selected step is part of (its job's key), if any."""
+        if self.selected is None:
+            return None
+        key = getattr(self.selected.generation, "job_key", None)
+        return key if key and key.startswith("replay:") else None
 
     def choice_ids(self) -> list[str]:
         return [g.id for g in self.choices]
@@ -91,11 +113,21 @@ def open_session(
     the history page to show; None shows the one holding the selected step."""
     wanted_step = _int(step)
     with services.db() as db:
+        top = gens.alias("top")
         head = db.execute(
             sa.select(
                 ImageSession,
                 _count(gens.c.session_id == ImageSession.id, gens.c.deleted_at.is_(None)),
-            ).where(
+                top.c.step,
+                top.c.path_cost,
+            )
+            .outerjoin(
+                top,
+                sa.and_(
+                    top.c.id == ImageSession.costliest_generation_id, top.c.deleted_at.is_(None)
+                ),
+            )
+            .where(
                 ImageSession.id == session_id,
                 ImageSession.owner_id == owner_id,
                 ImageSession.deleted_at.is_(None),
@@ -104,6 +136,7 @@ def open_session(
         if head is None:
             raise NotFound(SESSION_NOT_FOUND)
         session, step_count = head[0], int(head[1] or 0)
+        costliest = (int(head[2]), float(head[3] or 0.0)) if head[2] is not None else None
         line = db.execute(_lineage(session_id, selected_id, wanted_step)).all()
         selected_row = line[0] if line else None
         pages = max(1, math.ceil(step_count / per_page))
@@ -174,6 +207,7 @@ def open_session(
         pages=pages,
         choices=choice_views,
         in_flight=[views[r.id] for r in in_flight],
+        costliest=costliest,
         by_id=views,
     )
 
@@ -227,6 +261,7 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
     before = sa.case((up.c.n == 0, _count(gens.c.session_id == session_id, live, earlier)))
     return (
         work.join_job(sa.select(row, before.label("before")), row.c.job_id)
+        .add_columns(work.jobs.c.concurrency_key.label("job_key"))  # a replay's key
         .join(up, up.c.id == row.c.id)
         .order_by(up.c.n)
     )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from db.schema import Job, Song, SongVerse
-from studio import limits, submissions
+from studio import limits, search, submissions
 from studio.songs.illustration import (
     JOB_KIND,
     choose_provider,
@@ -85,7 +85,7 @@ def create_song_draft(
             db.add_all(verses)
             db.flush()
             for verse in verses:
-                services.queue.enqueue(
+                job = services.queue.enqueue(
                     JOB_KIND,
                     {"song_id": song.id, "verse_id": verse.id, "verse": verse.sequence_number},
                     db=db,
@@ -99,6 +99,7 @@ def create_song_draft(
                     provider=provider_name,
                     new_only=True,
                 )
+                search.index_verse(db, verse, owner_id, job_id=job.id)
         return song
 
     return submissions.submit_once(

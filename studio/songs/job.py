@@ -28,6 +28,7 @@ from db.schema import (
     SongVerse,
 )
 from db.types import utcnow
+from studio import search
 from studio.errors import NotFound
 from studio.jobs import outputs
 from studio.jobs.kinds import JobContext, JobKind
@@ -223,6 +224,7 @@ def _commit(
         db.add(artifact)
         song.updated_at = utcnow()
         db.flush()  # the artifact's id, for the result
+        search.index_verse_prompt(db, artifact, verse, work.owner_id)
         outcome = {
             "song_id": work.song_id,
             "verse_id": work.verse_id,

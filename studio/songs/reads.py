@@ -16,6 +16,7 @@ from db.schema import (
     SongGenerationConversation,
     SongGenerationVerseArtifact,
     SongVerse,
+    UsageLedger,
     table,
 )
 from db.types import utcnow
@@ -140,6 +141,7 @@ class SongView:
     progress: SongProgress
     verses: list[VerseView] = field(default_factory=list)
     conversation: Conversation | None = None
+    total_cost: float = 0.0  # what its illustrations cost (the usage ledger of its jobs)
 
 
 def _head(row: Any | None) -> QueueHead | None:
@@ -310,6 +312,13 @@ def get_song(services: Services, owner_id: str, song_id: str) -> SongView:
             .where(jobs.c.concurrency_key == key, jobs.c.kind == JOB_KIND)
             .order_by(jobs.c.created_at, jobs.c.id)
         ).all()
+        total_cost = db.scalar(
+            sa.select(
+                sa.func.sum(sa.func.coalesce(UsageLedger.cost_actual, UsageLedger.cost_estimate))
+            )
+            .join(jobs, jobs.c.id == UsageLedger.job_id)
+            .where(jobs.c.concurrency_key == key, jobs.c.kind == JOB_KIND)
+        )
         conn = db.connection()
         counts = _job_counts(conn, [key]).get(key, {})
         head_row = key_heads(conn, {key}).get(key)
@@ -348,6 +357,7 @@ def get_song(services: Services, owner_id: str, song_id: str) -> SongView:
         updated_at=song.updated_at,
         progress=progress,
         verses=verses,
+        total_cost=float(total_cost or 0.0),
         conversation=Conversation(
             conversation.provider,
             conversation.model,

@@ -40,6 +40,7 @@ from studio.storyboards.page import (
     InFlight,
     StoryboardPage,
     entity_history,
+    entity_place,
     loose_requests,
     open_storyboard,
 )
@@ -94,6 +95,7 @@ from studio.text import MAX_NAME_CHARS, MAX_TITLE_CHARS
 
 __all__ = [
     "has_unfiled",
+    "entity_place",
     "open_storyboard",
     "loose_requests",
     "entity_history",

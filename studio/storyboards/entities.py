@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from db.schema import Job, Storyboard, StoryboardEntity, StoryboardGeneration, table
 from db.types import utcnow
+from studio import search
 from studio.jobs import work
 from studio.storyboards.ownership import owned_entity, owned_storyboard
 from studio.storyboards.params import check_entity_text, check_kind, check_title
@@ -54,6 +55,8 @@ def add_entity(
         db.add(entity)
         board.updated_at = utcnow()
         db.flush()
+        search.index_entity(db, entity, owner_id)
+        db.flush()
         db.expunge(entity)
     return entity
 
@@ -76,6 +79,7 @@ def update_entity(
         )
         entity.name, entity.description = clean_name, text
         board.updated_at = utcnow()
+        search.index_entity(db, entity, owner_id)
         db.flush()
         db.expunge(entity)
     return entity

@@ -87,6 +87,7 @@ class StoryboardPage:
     pages: int
     in_flight: list[InFlight]
     exclusive: ExclusiveJob | None
+    total_cost: float = 0.0  # what its finished images and videos cost
 
     @property
     def id(self) -> str:
@@ -128,6 +129,13 @@ def open_storyboard(
                     gens.c.owner_id == owner_id,
                     source=gens,
                 ),
+                sa.select(sa.func.sum(sa.func.coalesce(gens.c.cost_actual, gens.c.cost_estimate)))
+                .where(
+                    gens.c.storyboard_id == Storyboard.id,
+                    gens.c.owner_id == owner_id,
+                    gens.c.asset_id.isnot(None),
+                )
+                .scalar_subquery(),
             ).where(
                 Storyboard.id == storyboard_id,
                 Storyboard.owner_id == owner_id,
@@ -136,7 +144,7 @@ def open_storyboard(
         ).first()
         if head is None:
             raise NotFound(STORYBOARD_NOT_FOUND)
-        board, n_scenes, n_chars, n_loose = head
+        board, n_scenes, n_chars, n_loose, spent = head
         total = {"scene": n_scenes, "character": n_chars}.get(kind or "", 0)
         pages = max(1, math.ceil(int(total or 0) / per_page))
         page = min(pages, max(1, page))
@@ -176,6 +184,7 @@ def open_storyboard(
         pages=pages,
         in_flight=[InFlight(GenerationView(r, request_state(r, r)), r.entity_name) for r in flying],
         exclusive=exclusive,
+        total_cost=float(spent or 0.0),
     )
 
 
@@ -301,3 +310,36 @@ def loose_requests(
             )
         }
     return [GenerationView(r, request_state(r, r), by_asset.get(r.asset_id or "")) for r in rows]
+
+
+def entity_place(
+    services: Services, owner_id: str, entity_id: str, *, per_page: int = PER_PAGE
+) -> tuple[str, str, int] | None:
+    """Where a scene or character is shown (a search result's link): its storyboard, its kind
+    (the tab) and the page of that tab holding it; None if it is gone or not the owner's."""
+    with services.db() as db:
+        row = db.execute(
+            sa.select(ents.c.storyboard_id, ents.c.kind, ents.c.created_at, ents.c.id)
+            .join(Storyboard, Storyboard.id == ents.c.storyboard_id)
+            .where(
+                ents.c.id == entity_id,
+                Storyboard.owner_id == owner_id,
+                Storyboard.deleted_at.is_(None),
+            )
+        ).first()
+        if row is None:
+            return None
+        other = ents.alias("other")
+        before = db.scalar(
+            sa.select(sa.func.count())
+            .select_from(other)
+            .where(
+                other.c.storyboard_id == row.storyboard_id,
+                other.c.kind == row.kind,
+                sa.or_(
+                    other.c.created_at < row.created_at,
+                    sa.and_(other.c.created_at == row.created_at, other.c.id < row.id),
+                ),
+            )
+        )
+    return row.storyboard_id, row.kind, int(before or 0) // per_page + 1

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import ImageAsset, Job, Storyboard, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
-from studio import assets, imaging, limits, submissions
+from studio import assets, imaging, limits, search, submissions
 from studio.errors import Invalid
 from studio.providers.base import ImageRequest, VideoRequest
 from studio.storyboards.ownership import owned_asset, owned_entity, owned_storyboard
@@ -311,6 +311,7 @@ def submit(
                 new_only=True,
             )
             gen.job_id = job.id
+            search.index_request(db, gen)
             if target.storyboard is not None:
                 target.storyboard.updated_at = utcnow()
             db.flush()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import Job, StoryboardEntity, StoryboardGeneration
 from db.types import utcnow
-from studio import limits, submissions
+from studio import limits, search, submissions
 from studio.errors import Conflict, InProgress, Invalid, NotFound
 from studio.jobs.admin import Actor
 from studio.providers.base import ImageRequest
@@ -122,6 +122,7 @@ def generate_storyboard_images(
             )
             for gen in gens:
                 gen.job_id = job.id
+                search.index_request(db, gen)
             board.updated_at = utcnow()
             db.flush()
         return job

@@ -111,6 +111,7 @@ def test_every_page_passes_an_axe_audit(studio_app, page) -> None:  # type: igno
         ("/jobs", "Jobs"),
         ("/songs", "Morning road"),
         ("/monitoring", "By kind of work"),
+        ("/search?q=lighthouse", "Search"),
         ("/trash", "Recently deleted"),
     ]
     for path, heading in visits:
@@ -120,10 +121,18 @@ def test_every_page_passes_an_axe_audit(studio_app, page) -> None:  # type: igno
     # what opens on the pages: compare and paint on the session, a history on a storyboard
     page.goto(f"{studio_app.url}/session?session={ids['session']}")
     page.get_by_role("heading", name="History").wait_for()
+    page.get_by_text("What changed from step 1").first.click()
+    page.get_by_text("Replay this branch with…").click()
+    page.get_by_text("Replays 2 steps", exact=False).first.wait_for()
+    settle(page)
+    found += audit(page, "session, what changed and replay")
+    page.goto(f"{studio_app.url}/session?session={ids['session']}")
+    page.get_by_role("heading", name="History").wait_for()
     page.get_by_text("Compare two outputs side by side").click()
     settle(page)
     page.get_by_text("Paint a mask", exact=True).click()
     page.locator("canvas.upper-canvas").first.wait_for()
+    page.mouse.move(0, 0)  # audit the colours at rest, not under the pointer
     settle(page)  # a rerun's stale elements are dimmed: audit the settled page
     found += audit(page, "session, compare and paint")
     page.screenshot(path=str(ARTIFACTS / "axe-session.png"), full_page=True)

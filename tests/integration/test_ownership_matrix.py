@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from db.schema import Base
-from studio import sessions, songs
+from studio import search, sessions, songs
 from studio import storyboards as sb
 from studio.errors import NotFound
 from studio.jobs.worker import process_next
@@ -31,7 +31,13 @@ from studio.services import Services
 from studio.storyboards import batch
 
 ALICE, BOB = "alice@https://issuer.example", "bob@https://issuer.example"
-DOMAINS = ("studio.sessions", "studio.songs", "studio.storyboards", "studio.lifecycle")
+DOMAINS = (
+    "studio.sessions",
+    "studio.songs",
+    "studio.storyboards",
+    "studio.lifecycle",
+    "studio.search",
+)
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -134,6 +140,22 @@ MATRIX: dict[str, tuple[str, Call]] = {
     "get_session": ("not_found", lambda s, o, w: sessions.get_session(s, o, w.session)),
     "steps_in_flight": ("not_found", lambda s, o, w: sessions.steps_in_flight(s, o, w.session)),
     "list_sessions": ("read", lambda s, o, w: sessions.list_sessions(s, o)),
+    "plan_replay": (
+        "not_found",
+        lambda s, o, w: sessions.plan_replay(s, o, w.step, provider="local", model="sketch"),
+    ),
+    "replay_branch": (
+        "not_found",
+        lambda s, o, w: sessions.replay_branch(
+            s, o, w.step, provider="local", model="sketch", idempotency_key="b"
+        ),
+    ),
+    "replayed_steps": ("not_found", lambda s, o, w: sessions.replayed_steps(s, o, w.step)),
+    "cancel_replay": ("not_found", lambda s, o, w: sessions.cancel_replay(s, o, w.queued_step)),
+    "requeue_or_skip": (
+        "not_found",
+        lambda s, o, w: sessions.requeue_or_skip(s, o, w.queued_step, skip=True),
+    ),
     "create_session": (
         "create",
         lambda s, o, w: sessions.create_session(
@@ -207,6 +229,10 @@ MATRIX: dict[str, tuple[str, Call]] = {
     "has_unfiled": ("read", lambda s, o, w: sb.has_unfiled(s, o)),
     "list_unfiled": ("read", lambda s, o, w: sb.list_unfiled(s, o)),
     "list_storyboards": ("read", lambda s, o, w: sb.list_storyboards(s, o)),
+    "entity_place": ("read", lambda s, o, w: sb.entity_place(s, o, w.scene)),
+    # search
+    "search": ("read", lambda s, o, w: search.search(s, o, "Alice")),
+    "recent_prompts": ("read", lambda s, o, w: search.recent_prompts(s, o)),
     "create_storyboard": ("create", lambda s, o, w: sb.create_storyboard(s, o, "Bob's")),
     # lifecycle
     "what_goes": ("not_found", lambda s, o, w: trash.what_goes(s, o, "session", w.session)),
@@ -304,7 +330,7 @@ def _check(services: Services, world: World, name: str) -> None:
     elif kind == "read":
         result = call(services, BOB, world)
         assert not (world.ids() & _mentioned(result)), f"{name} showed Bob Alice's work"
-        assert result in (False, [], ([], 0))
+        assert result in (None, False, [], ([], 0))
         assert _rows(services) == rows
     else:  # create: Bob's own row, even with Alice's idempotency key
         made = call(services, BOB, world)

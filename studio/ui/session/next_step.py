@@ -21,6 +21,7 @@ from studio.ui.common.model_picker import pick_model
 from studio.ui.common.text import md
 from studio.ui.session import param_form
 from studio.ui.session.mask_canvas import brush_size, paint_mask
+from studio.ui.session.recent_prompts import render_recent_prompts
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
 MASK_CHOICES = {"none": "No mask", "paint": "Paint a mask", "upload": "Upload a mask"}
@@ -97,6 +98,7 @@ def render_next_step(
             mask_bytes = file.getvalue()
     mode = "image_to_image" if mask_kind == "none" else "inpaint"
 
+    render_recent_prompts(services, owner, prefix)
     with st.form(f"{prefix}/form", border=True):
         if paint_on is not None:  # inside the form: strokes are sent with the submission
             nonce = st.session_state.get(f"{prefix}/canvas_nonce", 0)

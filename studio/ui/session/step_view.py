@@ -12,12 +12,14 @@ from studio import sessions
 from studio.humanize import duration, money
 from studio.providers.base import mode_label
 from studio.services import Services
-from studio.sessions import GenerationView, SessionPage
+from studio.sessions import GenerationView, SessionPage, costs
+from studio.sessions.diff import diff_steps
 from studio.submissions import submission_key
 from studio.ui.common.feedback import flash, user_errors
 from studio.ui.common.media import mask_overlay, media_source, show_image
 from studio.ui.common.text import md
 from studio.ui.lifecycle.delete import delete_button
+from studio.ui.session.changes import render_diff
 from studio.ui.session.history_tree import STATUS_COLORS, STATUS_ICONS
 
 FAILURE_LABELS = {
@@ -82,7 +84,14 @@ def render_viewer(view: SessionPage, gen: GenerationView) -> None:
         )
     else:
         st.warning(f"Step {gen.step} was canceled.", icon=":material/block:")
-    _badges(gen)
+    _badges(view, gen)
+    parent = view.parent
+    if parent is not None:
+        with st.expander(f"What changed from step {parent.step}", icon=":material/difference:"):
+            render_diff(
+                diff_steps(parent, gen, view.step_numbers()),
+                title=f"Step {parent.step} → step {gen.step}",
+            )
 
 
 def _lineage(view: SessionPage, gen: GenerationView) -> None:
@@ -96,7 +105,7 @@ def _lineage(view: SessionPage, gen: GenerationView) -> None:
     st.caption(f"Made from {start}{' → '.join(steps)}")
 
 
-def _badges(gen: GenerationView) -> None:
+def _badges(view: SessionPage, gen: GenerationView) -> None:
     g, p = gen.generation, gen.params
     out = gen.output
     width = out.width if out is not None else p.get("width")
@@ -116,6 +125,22 @@ def _badges(gen: GenerationView) -> None:
         if g.duration_ms is not None:
             st.badge(duration(g.duration_ms), icon=":material/timer:", color="blue")
         st.badge(money(g.cost_actual, g.cost_estimate), icon=":material/payments:", color="orange")
+        totals = costs.path_totals(g, view.parent.generation if view.parent else None)
+        so_far = money(None, totals.cost) if totals.estimated else money(totals.cost, None)
+        st.badge(
+            f"to here: {so_far} · {duration(totals.ms)}",
+            icon=":material/account_tree:",
+            color="orange",
+        )
+        if g.mask_outside_changed is not None:
+            kept = g.mask_outside_changed == 0
+            st.badge(
+                "mask held: 0 pixels changed outside"
+                if kept
+                else f"mask broken: {g.mask_outside_changed} pixels changed outside",
+                icon=":material/verified:" if kept else ":material/warning:",
+                color="green" if kept else "red",
+            )
 
 
 def render_details(view: SessionPage, gen: GenerationView) -> None:
@@ -134,6 +159,12 @@ def render_details(view: SessionPage, gen: GenerationView) -> None:
         ("Completed", f"{g.completed_at:%H:%M:%S} UTC" if g.completed_at else "–"),
         ("Generation time", duration(g.duration_ms)),
         ("Cost", money(g.cost_actual, g.cost_estimate)),
+        ("Cost to here", money(g.path_cost, None) if g.path_cost is not None else "–"),
+        ("Time to here", duration(g.path_ms)),
+        (
+            "Pixels changed outside the mask",
+            str(g.mask_outside_changed) if g.mask_outside_changed is not None else "–",
+        ),
         ("Error", f"{gen.error} ({gen.error_class})" if gen.error else "–"),
     ]
     with st.expander(f"Step {gen.step}: parameters, timing and cost", icon=":material/info:"):
@@ -248,3 +279,8 @@ def render_compare(view: SessionPage, gen: GenerationView) -> None:
                 f"{md(shown.generation.model)} · seed {p.get('seed', '–')} · "
                 f"strength {p.get('strength', '–')} · {duration(shown.generation.duration_ms)}"
             )
+    if a is not None and b is not None and a != b:
+        render_diff(
+            diff_steps(view.by_id[a], view.by_id[b], view.step_numbers()),
+            title=f"What changed from step {view.by_id[a].step} to step {view.by_id[b].step}",
+        )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from studio import songs
+from studio.humanize import money
 from studio.services import Services
 from studio.songs import SongView, VerseView
 from studio.ui.common import media
@@ -35,6 +36,11 @@ def _render_header(services: Services, owner: str, song: SongView) -> None:
                 st.badge("Published", icon=":material/public:", color="green")
             else:
                 st.badge("Draft", icon=":material/edit_note:", color="gray")
+            st.badge(
+                f"total cost {money(song.total_cost, None)}",
+                icon=":material/payments:",
+                color="orange",
+            )
             for tag in song.tags:
                 st.badge(md(tag), icon=":material/sell:", color="blue")
     with right:
@@ -174,8 +180,10 @@ def _verse_status(v: VerseView) -> str:
     return status + (f" · {v.waiting_on}" if v.waiting_on else "")
 
 
-def _render_verse(services: Services, v: VerseView) -> None:
+def _render_verse(services: Services, v: VerseView, *, found: bool = False) -> None:
     with st.container(border=True):
+        if found:
+            st.badge("Found by search", icon=":material/search:", color="green")
         pic, words = st.columns([3, 2])
         with pic:
             data = media.media_source(v.illustration)
@@ -227,6 +235,12 @@ def _render_verse(services: Services, v: VerseView) -> None:
 
 def _render_verses(services: Services, song: SongView) -> None:
     verses = song.verses
+    linked = st.session_state.get("songs:found_verse")
+    found = linked[1] if linked and linked[0] == song.id else None
+    if linked and found is not None and len(linked) == 2 and len(verses) > VERSES_PER_PAGE:
+        # Turn to the found verse's page once; the person may turn pages afterwards.
+        st.session_state[f"verse_page_{song.id}"] = (found - 1) // VERSES_PER_PAGE
+        st.session_state["songs:found_verse"] = (song.id, found, "paged")
     if len(verses) > VERSES_PER_PAGE:
         pages = (len(verses) + VERSES_PER_PAGE - 1) // VERSES_PER_PAGE
         page = st.selectbox(
@@ -239,7 +253,7 @@ def _render_verses(services: Services, song: SongView) -> None:
         )
         verses = verses[page * VERSES_PER_PAGE : (page + 1) * VERSES_PER_PAGE]
     for v in verses:
-        _render_verse(services, v)
+        _render_verse(services, v, found=v.number == found)
 
 
 def _state(song: SongView) -> tuple[int, ...]:

@@ -164,11 +164,21 @@ def render_table(services: Services, rows: list[SongRow]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+FOUND_VERSE = "songs:found_verse"  # (song id, verse number) opened from a search result
+
+
 def _pick_song(rows: list[SongRow]) -> str:
     """The open song: from a new draft, the table, the picker, or `?song=` in the URL."""
     ids = [r.id for r in rows]
     titles = {r.id: r.title for r in rows}
     pending = st.session_state.pop(_OPEN, None)
+    found = st.query_params.get("verse")  # a search result's link: that song, that verse
+    if found is not None:
+        del st.query_params["verse"]
+        linked = st.query_params.get("song")
+        if linked in titles and str(found).isdigit():
+            pending = linked
+            st.session_state[FOUND_VERSE] = (linked, int(found))
     if pending in titles:
         st.session_state[_CHOICE] = pending
     elif st.session_state.get(_CHOICE) not in titles:

@@ -13,7 +13,7 @@ import streamlit as st
 from db.types import utcnow
 from studio import storyboards as sb
 from studio.errors import InProgress, StudioError
-from studio.humanize import ago
+from studio.humanize import ago, money
 from studio.providers.base import mode_label
 from studio.services import Services
 from studio.storyboards import StoryboardPage
@@ -155,7 +155,8 @@ def render_header(
     n_s, n_c = view.scenes, view.characters
     st.caption(
         f"{n_s} scene{'s' * (n_s != 1)} · {n_c} character{'s' * (n_c != 1)} · "
-        f"updated {ago(view.storyboard.updated_at, now)} · id {view.id}"
+        f"updated {ago(view.storyboard.updated_at, now)} · "
+        f"total cost {money(view.total_cost, None)} · id {view.id}"
     )
     with st.container(horizontal=True, vertical_alignment="center"):
         models_box = st.popover("Models", icon=":material/tune:")

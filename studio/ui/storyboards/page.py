@@ -242,7 +242,23 @@ def _unfiled(services: Services, owner: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _open_found_entity(services: Services, owner: str) -> None:
+    """A search result's link (`?entity=`): its storyboard, its tab, the page holding it."""
+    entity_id = st.query_params.get("entity")
+    if entity_id is None:
+        return
+    del st.query_params["entity"]
+    place = sb.entity_place(services, owner, entity_id)
+    if place is None:
+        return
+    storyboard_id, kind, page = place
+    st.query_params["storyboard"] = storyboard_id
+    st.session_state[f"sb:tabs:{storyboard_id}"] = next(k for k, v in TABS.items() if v == kind)
+    st.session_state[_page_key(storyboard_id, kind)] = page
+
+
 def render_storyboards_page(services: Services, owner: str) -> None:
+    _open_found_entity(services, owner)
     storyboard_id = pick_storyboard(services, owner)
     if storyboard_id is None:
         return

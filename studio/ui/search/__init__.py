@@ -1,0 +1,1 @@
+"""Widgets of the Search page and the search box on Home."""
