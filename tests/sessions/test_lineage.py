@@ -25,7 +25,9 @@ OWNER = "alice"
 @pytest.fixture(autouse=True)
 def priced(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     """The offline renderer is free: here each step costs a cent per word of its prompt."""
-    provider = services.provider("local")
+    # the adapter itself: services.provider() hands out a fresh observing wrapper each call
+    provider = next(p.provider for p in services.providers if p.name == "local")
+    assert provider is not None
     render = provider.generate_image
 
     def generate_image(model: str, request: ImageRequest) -> ImageResult:
