@@ -68,7 +68,7 @@ def test_lineage_on_the_session_page(app: AppTest, app_services: Services) -> No
     assert "What changed from step 1" in " ".join(expander_labels(app))
     assert "**+with**" in text and "**+red**" in text and "**+boat**" in text
 
-    app.toggle(key=f"replay:{gen_id}").set_value(True).run()
+    app.toggle(key=f"replay_open:{sid}").set_value(True).run()
     assert "Replays 2 steps (step 1 → step 2)" in _all_text(app)
     next(b for b in app.button if b.label == "Replay 2 steps").click().run()
     assert not app.exception

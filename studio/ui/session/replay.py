@@ -32,7 +32,7 @@ def render_replay(
         _replay_controls(services, owner, gen)
     if not st.toggle(
         "Replay this branch with…",
-        key=f"replay:{gen.id}",
+        key=f"replay_open:{view.id}",  # per session: it stays open as the selection moves
         help="Run every step from the first one to this one again with another model.",
     ):
         return
