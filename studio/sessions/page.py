@@ -240,17 +240,7 @@ def _lineage(session_id: str, selected_id: str | None, step: int | None) -> sa.S
         first(g.c.completed_at.isnot(None), newest=True),
         first(newest=True),
     )
-    up = (
-        sa.select(gens.c.id, gens.c.parent_generation_id.label("parent"), sa.literal(0).label("n"))
-        .where(gens.c.id == anchor)
-        .cte("up", recursive=True)
-    )
-    prev = gens.alias("prev")
-    up = up.union_all(
-        sa.select(prev.c.id, prev.c.parent_generation_id, up.c.n + 1)
-        .join(up, prev.c.id == up.c.parent)
-        .where(up.c.n < LINEAGE)
-    )
+    up = tree.ancestors(anchor, LINEAGE)
     row = gens.alias("row")
     # Counted for the selected step only (CASE does not evaluate it for the ancestors).
     earlier = sa.or_(

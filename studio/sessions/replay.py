@@ -32,6 +32,7 @@ from studio.sessions.params import (
     check_params,
     estimate_cost,
 )
+from studio.sessions.tree import ancestors
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -61,18 +62,7 @@ class ReplayPlan:
 
 def path_to(db: Session, generation_id: str) -> list[ImageGeneration]:
     """The steps from the root of `generation_id`'s tree down to it (a recursive query)."""
-    gens = ImageGeneration.__table__
-    up = (
-        sa.select(gens.c.id, gens.c.parent_generation_id.label("parent"), sa.literal(0).label("n"))
-        .where(gens.c.id == generation_id)
-        .cte("up", recursive=True)
-    )
-    prev = gens.alias("prev")
-    up = up.union_all(
-        sa.select(prev.c.id, prev.c.parent_generation_id, up.c.n + 1)
-        .join(up, prev.c.id == up.c.parent)
-        .where(up.c.n < MAX_STEPS)
-    )
+    up = ancestors(generation_id, MAX_STEPS)
     rows = db.scalars(
         sa.select(ImageGeneration).join(up, up.c.id == ImageGeneration.id).order_by(up.c.n.desc())
     ).all()

@@ -18,6 +18,8 @@ Numbers are zero-padded, so comparing keys as text compares them as numbers; ord
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -62,3 +64,20 @@ def key_for(db: Session, parent_id: str | None, step: int) -> str:
         sa.select(sa.literal(1)).where(ImageGeneration.parent_generation_id == parent_id).limit(1)
     )
     return child_key(parent.tree_key, parent.step, step, first=has_child is None)
+
+
+def ancestors(start: Any, depth: int) -> sa.CTE:
+    """A recursive CTE `up(id, parent, n)`: the step `start` (an id, or an expression giving
+    one) at n = 0, its parent at n = 1, and so on up to `depth` steps above it."""
+    gens = ImageGeneration.__table__
+    up = (
+        sa.select(gens.c.id, gens.c.parent_generation_id.label("parent"), sa.literal(0).label("n"))
+        .where(gens.c.id == start)
+        .cte("up", recursive=True)
+    )
+    prev = gens.alias("prev")
+    return up.union_all(
+        sa.select(prev.c.id, prev.c.parent_generation_id, up.c.n + 1)
+        .join(up, prev.c.id == up.c.parent)
+        .where(up.c.n < depth)
+    )
